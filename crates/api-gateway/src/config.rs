@@ -1,0 +1,70 @@
+//! Settings of the gateway, from flags or the environment (12-factor).
+
+use std::net::SocketAddr;
+
+use shared_protocol::recipe::RecipeLimits;
+use tintype_storage::StorageArgs;
+
+/// Everything the gateway needs to run.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Settings {
+    /// Address the HTTP API listens on (port 0 picks a free port).
+    #[arg(long, env = "TINTYPE_HTTP_ADDR", default_value = "0.0.0.0:8080")]
+    pub http_addr: SocketAddr,
+    /// PostgreSQL connection URL.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: String,
+    /// RabbitMQ connection URL.
+    #[arg(
+        long,
+        env = "AMQP_URL",
+        hide_env_values = true,
+        default_value = "amqp://guest:guest@127.0.0.1:5672/%2f"
+    )]
+    pub amqp_url: String,
+    /// Namespace of every exchange and queue.
+    #[arg(long, env = "TINTYPE_AMQP_PREFIX", default_value = shared_protocol::topology::DEFAULT_PREFIX)]
+    pub amqp_prefix: String,
+    /// Object storage.
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    /// Largest accepted upload, in bytes.
+    #[arg(long, env = "TINTYPE_MAX_UPLOAD_BYTES", default_value_t = 50 * 1024 * 1024)]
+    pub max_upload_bytes: u64,
+    /// Largest accepted image, in pixels (frames counted); refused from the header, before decoding.
+    #[arg(long, env = "TINTYPE_MAX_PIXELS", default_value_t = 50_000_000)]
+    pub max_pixels: u64,
+    /// Largest accepted width or height of a source image.
+    #[arg(long, env = "TINTYPE_MAX_DIMENSION", default_value_t = 30_000)]
+    pub max_dimension: u32,
+    /// Base URL clients reach the gateway at, used in output links (default: from the request).
+    #[arg(long, env = "TINTYPE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Attempts a job gets for transient failures unless its recipe says otherwise.
+    #[arg(long, env = "TINTYPE_JOB_MAX_ATTEMPTS", default_value_t = 3)]
+    pub job_max_attempts: u32,
+    /// Time limit of one attempt, in seconds, unless the recipe says otherwise.
+    #[arg(long, env = "TINTYPE_JOB_TIMEOUT_SECS", default_value_t = 120)]
+    pub job_timeout_secs: u32,
+    /// Size of the Postgres pool.
+    #[arg(long, env = "TINTYPE_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+}
+
+impl Settings {
+    /// Engine limits used to refuse sources at upload time.
+    pub fn image_limits(&self) -> image_engine::Limits {
+        image_engine::Limits {
+            max_source_bytes: self.max_upload_bytes,
+            max_pixels: self.max_pixels,
+            max_width: self.max_dimension,
+            max_height: self.max_dimension,
+            ..image_engine::Limits::default()
+        }
+    }
+
+    /// Recipe bounds.
+    pub fn recipe_limits(&self) -> RecipeLimits {
+        RecipeLimits::default()
+    }
+}

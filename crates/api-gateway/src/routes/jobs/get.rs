@@ -1,0 +1,40 @@
+//! `GET /v1/jobs/{id}` and `GET /v1/jobs/{id}/events`.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use uuid::Uuid;
+
+use super::resource::{JobView, base_url};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Parses a job id from the path; anything that is not a UUID is simply an unknown job.
+pub fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|_| ApiError::NotFound(format!("no job `{raw}`")))
+}
+
+/// The job resource.
+pub async fn get(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    let row = tintype_db::jobs::get(&state.pool, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no job `{id}`")))?;
+    let base = base_url(&req, state.public_url.as_deref());
+    Ok(HttpResponse::Ok().json(JobView::new(row, &base)))
+}
+
+/// The job's history, oldest first.
+pub async fn events(
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    if tintype_db::jobs::get(&state.pool, id).await?.is_none() {
+        return Err(ApiError::NotFound(format!("no job `{id}`")));
+    }
+    let events = tintype_db::events::list(&state.pool, id).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({"job_id": id, "events": events})))
+}

@@ -1,0 +1,130 @@
+//! Reading a submission from the request: either `multipart/form-data` with a `file` part and a
+//! `recipe` part, or a raw image body with the recipe in the `recipe` query parameter. Every read
+//! is bounded while it streams, so an oversized body is refused without being buffered.
+
+use actix_multipart::Multipart;
+use actix_web::{HttpRequest, web};
+use bytes::{Bytes, BytesMut};
+use futures_util::{Stream, StreamExt};
+
+use crate::error::ApiError;
+
+/// Largest recipe document accepted.
+pub const MAX_RECIPE_BYTES: u64 = 64 * 1024;
+
+/// An image and its recipe, as sent.
+#[derive(Debug)]
+pub struct Submission {
+    /// The image bytes.
+    pub file: Bytes,
+    /// The recipe JSON.
+    pub recipe: Bytes,
+}
+
+async fn read_limited<S, E>(
+    mut stream: S,
+    limit: u64,
+    too_large: ApiError,
+) -> Result<Bytes, ApiError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let mut buf = BytesMut::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk =
+            chunk.map_err(|e| ApiError::BadRequest(format!("reading the body failed: {e}")))?;
+        if (buf.len() + chunk.len()) as u64 > limit {
+            return Err(too_large);
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
+}
+
+fn content_type(req: &HttpRequest) -> String {
+    req.headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase()
+}
+
+/// Reads the submission from either accepted shape.
+pub async fn read(
+    req: &HttpRequest,
+    payload: web::Payload,
+    max_upload: u64,
+) -> Result<Submission, ApiError> {
+    let ctype = content_type(req);
+    if ctype.starts_with("multipart/form-data") {
+        read_multipart(req, payload, max_upload).await
+    } else if ctype.starts_with("image/") || ctype.starts_with("application/octet-stream") {
+        let query =
+            web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
+                .map_err(|e| ApiError::BadRequest(format!("bad query string: {e}")))?;
+        let recipe = query.get("recipe").ok_or_else(|| {
+            ApiError::BadRequest(
+                "a raw image body needs the recipe in the `recipe` query parameter".into(),
+            )
+        })?;
+        let file = read_limited(
+            payload,
+            max_upload,
+            ApiError::TooLarge { limit: max_upload },
+        )
+        .await?;
+        Ok(Submission {
+            file,
+            recipe: Bytes::from(recipe.clone().into_bytes()),
+        })
+    } else {
+        Err(ApiError::UnsupportedMediaType(format!(
+            "send multipart/form-data (parts `file` and `recipe`) or a raw image body, not `{}`",
+            if ctype.is_empty() {
+                "no Content-Type"
+            } else {
+                ctype.as_str()
+            }
+        )))
+    }
+}
+
+async fn read_multipart(
+    req: &HttpRequest,
+    payload: web::Payload,
+    max_upload: u64,
+) -> Result<Submission, ApiError> {
+    let mut multipart = Multipart::new(req.headers(), payload);
+    let mut file = None;
+    let mut recipe = None;
+    while let Some(field) = multipart.next().await {
+        let field =
+            field.map_err(|e| ApiError::BadRequest(format!("malformed multipart body: {e}")))?;
+        let name = field.name().unwrap_or_default().to_owned();
+        match name.as_str() {
+            "file" => {
+                file = Some(
+                    read_limited(field, max_upload, ApiError::TooLarge { limit: max_upload })
+                        .await?,
+                );
+            }
+            "recipe" => {
+                let too_large = ApiError::BadRequest(format!(
+                    "the recipe part is larger than {MAX_RECIPE_BYTES} bytes"
+                ));
+                recipe = Some(read_limited(field, MAX_RECIPE_BYTES, too_large).await?);
+            }
+            other => {
+                return Err(ApiError::BadRequest(format!(
+                    "unexpected multipart part `{other}`; send `file` and `recipe`"
+                )));
+            }
+        }
+    }
+    let file =
+        file.ok_or_else(|| ApiError::BadRequest("the multipart body has no `file` part".into()))?;
+    let recipe = recipe
+        .ok_or_else(|| ApiError::BadRequest("the multipart body has no `recipe` part".into()))?;
+    Ok(Submission { file, recipe })
+}

@@ -1,0 +1,29 @@
+//! What every handler shares.
+
+use shared_protocol::recipe::RecipeLimits;
+use sqlx::PgPool;
+use tintype_broker::Publisher;
+use tintype_storage::Storage;
+
+/// Shared handler state.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// Postgres pool.
+    pub pool: PgPool,
+    /// Confirmed publisher.
+    pub publisher: Publisher,
+    /// Originals and outputs.
+    pub storage: Storage,
+    /// Source image limits checked at upload.
+    pub image_limits: image_engine::Limits,
+    /// Recipe bounds.
+    pub recipe_limits: RecipeLimits,
+    /// Largest upload in bytes.
+    pub max_upload_bytes: u64,
+    /// Base URL for links, if configured.
+    pub public_url: Option<String>,
+    /// Default attempts per job.
+    pub job_max_attempts: u32,
+    /// Default time limit per attempt.
+    pub job_timeout_secs: u32,
+}

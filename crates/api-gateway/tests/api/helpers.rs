@@ -1,0 +1,201 @@
+//! `spawn_app()`: the three services on port 0 with an isolated environment.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use tintype_testkit::TestEnv;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A running system for one test.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub env: TestEnv,
+    stops: Vec<(oneshot::Sender<()>, JoinHandle<anyhow::Result<()>>)>,
+}
+
+/// What to start.
+pub struct Options {
+    /// AMQP URL the gateway uses (a dead one simulates RabbitMQ being down at submit time).
+    pub gateway_amqp_url: Option<String>,
+    /// Start a worker.
+    pub worker: bool,
+    /// Start a scheduler.
+    pub scheduler: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            gateway_amqp_url: None,
+            worker: true,
+            scheduler: true,
+        }
+    }
+}
+
+fn storage_args(env: &TestEnv) -> tintype_storage::StorageArgs {
+    let c = &env.storage_config;
+    tintype_storage::StorageArgs {
+        endpoint: c.endpoint.clone(),
+        bucket: c.bucket.clone(),
+        region: c.region.clone(),
+        force_path_style: true,
+        access_key_id: c.access_key_id.clone(),
+        secret_access_key: c.secret_access_key.clone(),
+    }
+}
+
+fn stopper() -> (oneshot::Sender<()>, impl std::future::Future<Output = ()>) {
+    let (tx, rx) = oneshot::channel::<()>();
+    (tx, async move {
+        let _ = rx.await;
+    })
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Options::default()).await
+}
+
+pub async fn spawn_app_with(options: Options) -> TestApp {
+    tintype_testkit::init_logs();
+    let env = TestEnv::new().await;
+    let mut stops = Vec::new();
+    let gateway_settings = api_gateway::Settings {
+        http_addr: "127.0.0.1:0".parse().unwrap(),
+        database_url: env.database_url.clone(),
+        amqp_url: options
+            .gateway_amqp_url
+            .clone()
+            .unwrap_or_else(|| env.amqp_url.clone()),
+        amqp_prefix: env.topology.prefix().to_owned(),
+        storage: storage_args(&env),
+        max_upload_bytes: 2 * 1024 * 1024,
+        max_pixels: 50_000_000,
+        max_dimension: 30_000,
+        public_url: None,
+        job_max_attempts: 3,
+        job_timeout_secs: 60,
+        db_max_connections: 5,
+    };
+    let gateway = api_gateway::Application::build(gateway_settings)
+        .await
+        .expect("build gateway");
+    let address = format!("http://127.0.0.1:{}", gateway.port());
+    let (tx, stop) = stopper();
+    stops.push((tx, tokio::spawn(gateway.run_until_stopped(stop))));
+
+    if options.worker {
+        let settings = image_worker::Settings {
+            metrics_addr: "127.0.0.1:0".parse().unwrap(),
+            database_url: env.database_url.clone(),
+            amqp_url: env.amqp_url.clone(),
+            amqp_prefix: env.topology.prefix().to_owned(),
+            storage: storage_args(&env),
+            queues: shared_protocol::Priority::ALL.to_vec(),
+            concurrency: 2,
+            worker_id: Some("test-worker".into()),
+            lease_secs: 30,
+            shutdown_grace_secs: 5,
+            max_source_bytes: 2 * 1024 * 1024,
+            max_pixels: 50_000_000,
+            max_dimension: 30_000,
+        };
+        let worker = image_worker::Application::build(settings)
+            .await
+            .expect("build worker");
+        let (tx, stop) = stopper();
+        stops.push((tx, tokio::spawn(worker.run_until_stopped(stop))));
+    }
+    if options.scheduler {
+        let settings = scheduler::Settings {
+            metrics_addr: "127.0.0.1:0".parse().unwrap(),
+            database_url: env.database_url.clone(),
+            amqp_url: env.amqp_url.clone(),
+            amqp_prefix: env.topology.prefix().to_owned(),
+            relay_interval_ms: 100,
+            relay_min_age_ms: 200,
+        };
+        let scheduler = scheduler::Application::build(settings)
+            .await
+            .expect("build scheduler");
+        let (tx, stop) = stopper();
+        stops.push((tx, tokio::spawn(scheduler.run_until_stopped(stop))));
+    }
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        env,
+        stops,
+    }
+}
+
+impl TestApp {
+    /// Submits a multipart job.
+    pub async fn submit(&self, file: Vec<u8>, file_type: &str, recipe: &str) -> reqwest::Response {
+        let form = reqwest::multipart::Form::new()
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(file)
+                    .file_name("upload")
+                    .mime_str(file_type)
+                    .unwrap(),
+            )
+            .text("recipe", recipe.to_owned());
+        self.client
+            .post(format!("{}/v1/jobs", self.address))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get_job(&self, id: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}/v1/jobs/{id}", self.address))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Polls the job until it reaches a final status.
+    pub async fn wait_final(&self, id: &str) -> Value {
+        tintype_testkit::eventually(Duration::from_secs(60), "a final job status", || async {
+            let job: Value = self.get_job(id).await.json().await.ok()?;
+            match job["status"].as_str()? {
+                "queued" | "running" | "retrying" => None,
+                _ => Some(job),
+            }
+        })
+        .await
+    }
+
+    /// Stops every service and waits for them.
+    pub async fn stop(mut self) {
+        // Close the client's keep-alive connections, or graceful shutdown waits out its timeout.
+        self.client = reqwest::Client::new();
+        for (tx, handle) in self.stops.drain(..).rev() {
+            let _ = tx.send(());
+            handle.await.unwrap().unwrap();
+        }
+    }
+}
+
+/// Asserts a problem+json response with `status` and `code`; returns the body.
+pub async fn assert_problem(response: reqwest::Response, status: u16, code: &str) -> Value {
+    assert_eq!(response.status().as_u16(), status);
+    let ctype = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(ctype, "application/problem+json");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], status);
+    assert!(
+        body["title"].is_string() && body["detail"].is_string(),
+        "{body}"
+    );
+    body
+}

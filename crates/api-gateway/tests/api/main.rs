@@ -1,0 +1,9 @@
+//! End-to-end tests: the real gateway, worker and scheduler in-process against the real
+//! PostgreSQL, RabbitMQ and SeaweedFS, each test in its own database, namespace and bucket.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod bad_input;
+mod helpers;
+mod jobs;
+mod outbox;

@@ -1,0 +1,260 @@
+//! The tintype image engine: probe, decode with limits, apply a recipe's operations, encode.
+//!
+//! - [`probe`] ([`probe.rs`](probe)) reads headers only: format, size, frames, truncation, and
+//!   refuses non-images and bombs before any pixel is decoded.
+//! - [`Prepared::prepare`] decodes once (JPEG shrink-on-load sized for the largest output, see
+//!   `plan.rs`) and applies the recipe's shared operations; [`Prepared::render`] applies one
+//!   output's own operations and encodes it (`encode/`), so one decode serves every variant.
+//! - `ops/` holds the operations, `decode.rs` the decoders, `orient.rs` EXIF orientation.
+//!
+//! **Orientation is always applied.** The EXIF orientation (1–8) is applied right after decode
+//! for every recipe, so a phone photo comes out upright whether or not the recipe lists
+//! `auto_orient`; listing it is accepted and changes nothing. Outputs never carry an
+//! orientation other than 1, so no viewer rotates them a second time.
+//!
+//! **Formats.** Read: JPEG (baseline, progressive, grey, CMYK/YCCK, MPO primary image), PNG
+//! (every colour type and depth, palette + tRNS, interlaced, 16-bit; APNG's default image),
+//! GIF (first frame), WebP (lossy, lossless, alpha; first frame of an animation), BMP, TIFF
+//! (what the `tiff` crate decodes), ICO/CUR, QOI and PNM. Refused with 415: AVIF input (needs
+//! dav1d ≥ 1.3, newer than Debian 12's), HEIC/HEIF, JPEG 2000, PSD, ICNS, PDF and anything
+//! else. Written: JPEG (baseline or progressive), PNG, WebP (lossy or lossless), GIF (one
+//! frame) and AVIF. Animated outputs are not produced yet: an animation yields its first frame.
+//! 16-bit and float sources are narrowed to 8 bits per channel.
+//!
+//! Every call is CPU-bound and blocking; run it on a blocking thread. Decoder and encoder
+//! panics are caught and returned as [`EngineError::Panic`]; nothing unwinds into the caller.
+
+mod bytes;
+mod decode;
+mod encode;
+mod error;
+mod limits;
+mod ops;
+mod orient;
+mod plan;
+mod probe;
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use image::DynamicImage;
+
+pub use error::EngineError;
+pub use limits::Limits;
+pub use probe::{ProbeInfo, probe};
+pub use shared_protocol::recipe::{Format, Operation, Output, Recipe};
+
+use error::guard;
+
+/// Images that a recipe's `watermark` operations overlay, by object key (the worker fetches
+/// them from storage before preparing).
+#[derive(Debug, Clone, Default)]
+pub struct Overlays {
+    images: HashMap<String, Vec<u8>>,
+}
+
+impl Overlays {
+    /// No overlay images.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Supplies the bytes of the image stored under `key`.
+    pub fn insert(&mut self, key: impl Into<String>, bytes: Vec<u8>) {
+        self.images.insert(key.into(), bytes);
+    }
+
+    /// The bytes supplied for `key`.
+    pub fn get(&self, key: &str) -> Option<&[u8]> {
+        self.images.get(key).map(Vec::as_slice)
+    }
+}
+
+/// Object keys of every image a recipe's watermarks overlay, shared and per-output, each once.
+pub fn overlay_keys(recipe: &Recipe) -> Vec<&str> {
+    let mut keys: Vec<&str> = recipe
+        .operations
+        .iter()
+        .chain(recipe.outputs.iter().flat_map(|o| &o.operations))
+        .filter_map(|op| match op {
+            Operation::Watermark { image: Some(k), .. } => Some(k.as_str()),
+            _ => None,
+        })
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+/// Decoded source after the recipe's shared operations; `Send + Sync + 'static`, so the worker
+/// can keep it in an `Arc` across blocking calls.
+pub struct Prepared {
+    image: DynamicImage,
+    meta: encode::Metadata,
+    limits: Limits,
+    overlays: Overlays,
+    source: ProbeInfo,
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared")
+            .field("width", &self.image.width())
+            .field("height", &self.image.height())
+            .field("color", &self.image.color())
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+/// One encoded output.
+#[derive(Debug)]
+pub struct Encoded {
+    /// The output's name from the recipe.
+    pub name: String,
+    /// The format it is encoded in.
+    pub format: Format,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// The encoded file.
+    pub bytes: Vec<u8>,
+    /// BlurHash placeholder, when the output asked for one.
+    pub blurhash: Option<String>,
+}
+
+impl Prepared {
+    /// Probes, decodes (shrinking on load where the outputs allow) and applies
+    /// `recipe.operations`. CPU-bound, blocking.
+    pub fn prepare(
+        bytes: &[u8],
+        recipe: &Recipe,
+        limits: &Limits,
+    ) -> Result<Prepared, EngineError> {
+        Self::prepare_with(bytes, recipe, limits, Overlays::new())
+    }
+
+    /// Like [`Prepared::prepare`], with the images the recipe's watermarks overlay (see
+    /// [`overlay_keys`]).
+    pub fn prepare_with(
+        bytes: &[u8],
+        recipe: &Recipe,
+        limits: &Limits,
+        overlays: Overlays,
+    ) -> Result<Prepared, EngineError> {
+        guard(|| {
+            let header = probe::header(bytes, limits)?;
+            let orientation = orient::exif_orientation(bytes, header.kind);
+            let swapped = orientation.is_some_and(|o| {
+                use image::metadata::Orientation as O;
+                matches!(
+                    o,
+                    O::Rotate90 | O::Rotate270 | O::Rotate90FlipH | O::Rotate270FlipH
+                )
+            });
+            let shrink = plan::shrink_factor(&header, recipe, swapped);
+            let grey = plan::grey_first(recipe);
+            let decoded = decode::decode(bytes, &header, limits, shrink, grey, orientation)?;
+            let ctx = ops::Ctx {
+                limits,
+                overlays: &overlays,
+            };
+            let image =
+                ops::apply(Cow::Owned(decoded.image), &recipe.operations, &ctx)?.into_owned();
+            Ok(Prepared {
+                image,
+                meta: encode::Metadata {
+                    icc: decoded.icc,
+                    exif: decoded.exif,
+                },
+                limits: limits.clone(),
+                source: header.info(),
+                overlays,
+            })
+        })
+    }
+
+    /// Width after the shared operations (and any shrink-on-load).
+    pub fn width(&self) -> u32 {
+        self.image.width()
+    }
+
+    /// Height after the shared operations (and any shrink-on-load).
+    pub fn height(&self) -> u32 {
+        self.image.height()
+    }
+
+    /// What the source's header said.
+    pub fn source(&self) -> &ProbeInfo {
+        &self.source
+    }
+
+    /// Applies `recipe.outputs[index].operations` and encodes. CPU-bound, blocking. Call once
+    /// per output; nothing is shared between calls but the prepared image.
+    pub fn render(&self, recipe: &Recipe, index: usize) -> Result<Encoded, EngineError> {
+        guard(|| {
+            let out = recipe.outputs.get(index).ok_or_else(|| {
+                EngineError::NotApplicable(format!(
+                    "the recipe has no output number {index} (it has {})",
+                    recipe.outputs.len()
+                ))
+            })?;
+            let ctx = ops::Ctx {
+                limits: &self.limits,
+                overlays: &self.overlays,
+            };
+            let img = ops::apply(Cow::Borrowed(&self.image), &out.operations, &ctx)?;
+            let bytes = encode::encode(&img, out, &self.meta)?;
+            let blurhash = if out.blurhash {
+                Some(placeholder(&img)?)
+            } else {
+                None
+            };
+            Ok(Encoded {
+                name: out.name.clone(),
+                format: out.format,
+                width: img.width(),
+                height: img.height(),
+                bytes,
+                blurhash,
+            })
+        })
+    }
+}
+
+/// A 4×3-component BlurHash computed on a small copy of the image.
+fn placeholder(img: &DynamicImage) -> Result<String, EngineError> {
+    let (w, h) = (img.width(), img.height());
+    let s = (32.0 / f64::from(w.max(h))).min(1.0);
+    let (tw, th) = (
+        ((f64::from(w) * s).round() as u32).max(1),
+        ((f64::from(h) * s).round() as u32).max(1),
+    );
+    let small =
+        ops::resize::resample(img, tw, th, shared_protocol::recipe::Filter::Bilinear, None)?;
+    let rgba = small.to_rgba8();
+    blurhash::encode(4, 3, tw, th, rgba.as_raw())
+        .map_err(|e| EngineError::Encode(format!("blurhash: {e}")))
+}
+
+/// Probes and decodes a whole image, upright (used for watermark overlays).
+pub(crate) fn load(
+    bytes: &[u8],
+    limits: &Limits,
+    shrink: u32,
+) -> Result<DynamicImage, EngineError> {
+    let header = probe::header(bytes, limits)?;
+    let orientation = orient::exif_orientation(bytes, header.kind);
+    Ok(decode::decode(bytes, &header, limits, shrink, false, orientation)?.image)
+}
+
+#[cfg(test)]
+mod send_sync {
+    fn assert_send_sync_static<T: Send + Sync + 'static>() {}
+
+    #[test]
+    fn prepared_can_be_shared_across_blocking_tasks() {
+        assert_send_sync_static::<super::Prepared>();
+    }
+}

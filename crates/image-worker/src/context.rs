@@ -1,0 +1,33 @@
+//! What every job handler shares.
+
+use std::sync::Arc;
+
+use shared_protocol::topology::Topology;
+use sqlx::PgPool;
+use tintype_broker::Publisher;
+use tintype_storage::Storage;
+
+use crate::metrics::WorkerMetrics;
+
+/// Shared by all in-flight jobs of one worker.
+pub struct Context {
+    /// Job state.
+    pub pool: PgPool,
+    /// Originals and outputs.
+    pub storage: Storage,
+    /// Confirmed publisher (events, retries).
+    pub publisher: Publisher,
+    /// Broker names.
+    pub topology: Topology,
+    /// This worker's identity.
+    pub worker_id: String,
+    /// Decode limits.
+    pub limits: image_engine::Limits,
+    /// Lease length in seconds.
+    pub lease_secs: u32,
+    /// Metrics.
+    pub metrics: WorkerMetrics,
+}
+
+/// Shared handle.
+pub type Ctx = Arc<Context>;

@@ -1,0 +1,131 @@
+//! One attempt's work: read the source, decode once and apply the shared operations, then render
+//! and upload each output. Image work runs on blocking threads (never on the async reactor), and
+//! the attempt checks between steps whether it still owns the job.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use bytes::Bytes;
+use image_engine::{Overlays, Prepared, Recipe};
+use shared_protocol::ErrorCode;
+use shared_protocol::job::{OutputRecord, output_key};
+use tintype_db::JobRow;
+use tracing::Instrument;
+
+use crate::context::Ctx;
+use crate::error::JobError;
+
+/// Set when the worker loses the job (lease taken over, cancel requested); checked between steps.
+#[derive(Debug, Clone, Default)]
+pub struct StopFlag(Arc<AtomicBool>);
+
+impl StopFlag {
+    /// Asks the attempt to stop at the next step boundary.
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Fails with [`JobError::Stopped`] once stop was asked for.
+    pub fn check(&self) -> Result<(), JobError> {
+        if self.0.load(Ordering::SeqCst) {
+            Err(JobError::Stopped)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Runs a CPU-bound closure on the blocking pool, in the current span; a panic becomes a
+/// permanent failure of the job, never a dead worker.
+async fn blocking<T, F>(what: &'static str, f: F) -> Result<T, JobError>
+where
+    F: FnOnce() -> Result<T, image_engine::EngineError> + Send + 'static,
+    T: Send + 'static,
+{
+    let span = tracing::Span::current();
+    match tokio::task::spawn_blocking(move || span.in_scope(f)).await {
+        Ok(result) => result.map_err(JobError::from),
+        Err(join) => Err(JobError::abort(
+            ErrorCode::Internal,
+            format!("{what} crashed: {join}"),
+        )),
+    }
+}
+
+/// Produces and uploads every output of `job`.
+pub async fn run(ctx: &Ctx, job: &JobRow, stop: &StopFlag) -> Result<Vec<OutputRecord>, JobError> {
+    let recipe: Recipe = serde_json::from_value(job.recipe.clone()).map_err(|e| {
+        JobError::abort(
+            ErrorCode::InvalidRecipe,
+            format!("stored recipe unreadable: {e}"),
+        )
+    })?;
+    let key = job.source_key.as_deref().ok_or_else(|| {
+        JobError::abort(
+            ErrorCode::BadRequest,
+            "this worker reads sources from storage only; the job has none",
+        )
+    })?;
+    let source: Bytes = ctx
+        .storage
+        .get(key, ctx.limits.max_source_bytes)
+        .instrument(tracing::info_span!("download_source", key))
+        .await?;
+    ctx.metrics.bytes_in.inc_by(source.len() as u64);
+    stop.check()?;
+
+    let mut overlays = Overlays::new();
+    for overlay in image_engine::overlay_keys(&recipe) {
+        let bytes = ctx
+            .storage
+            .get(overlay, ctx.limits.max_source_bytes)
+            .await?;
+        overlays.insert(overlay, bytes.to_vec());
+    }
+
+    let recipe = Arc::new(recipe);
+    let prepared = {
+        let recipe = Arc::clone(&recipe);
+        let limits = ctx.limits.clone();
+        blocking("decode", move || {
+            Prepared::prepare_with(&source, &recipe, &limits, overlays)
+        })
+        .instrument(tracing::info_span!("decode"))
+        .await?
+    };
+    let prepared = Arc::new(prepared);
+    stop.check()?;
+
+    let mut records = Vec::with_capacity(recipe.outputs.len());
+    for (index, output) in recipe.outputs.iter().enumerate() {
+        let encoded = {
+            let prepared = Arc::clone(&prepared);
+            let recipe = Arc::clone(&recipe);
+            blocking("encode", move || prepared.render(&recipe, index))
+                .instrument(tracing::info_span!("render", output = %output.name))
+                .await?
+        };
+        stop.check()?;
+        let key = output_key(job.id, &encoded.name, encoded.format.extension());
+        let size = encoded.bytes.len() as u64;
+        ctx.storage
+            .put(
+                &key,
+                Bytes::from(encoded.bytes),
+                encoded.format.content_type(),
+            )
+            .instrument(tracing::info_span!("upload", key = %key, size_bytes = size))
+            .await?;
+        ctx.metrics.bytes_out.inc_by(size);
+        records.push(OutputRecord {
+            name: encoded.name,
+            format: encoded.format.as_str().to_owned(),
+            width: encoded.width,
+            height: encoded.height,
+            bytes: size,
+            key,
+            content_type: encoded.format.content_type().to_owned(),
+        });
+    }
+    Ok(records)
+}

@@ -1,0 +1,32 @@
+//! Settings of the scheduler, from flags or the environment.
+
+use std::net::SocketAddr;
+
+/// Everything the scheduler needs to run.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Settings {
+    /// Address of `/healthz`, `/readyz` and `/metrics` (port 0 picks a free port).
+    #[arg(long, env = "TINTYPE_METRICS_ADDR", default_value = "0.0.0.0:9092")]
+    pub metrics_addr: SocketAddr,
+    /// PostgreSQL connection URL.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: String,
+    /// RabbitMQ connection URL.
+    #[arg(
+        long,
+        env = "AMQP_URL",
+        hide_env_values = true,
+        default_value = "amqp://guest:guest@127.0.0.1:5672/%2f"
+    )]
+    pub amqp_url: String,
+    /// Namespace of every exchange and queue.
+    #[arg(long, env = "TINTYPE_AMQP_PREFIX", default_value = shared_protocol::topology::DEFAULT_PREFIX)]
+    pub amqp_prefix: String,
+    /// How often the outbox relay looks for unpublished messages, in milliseconds.
+    #[arg(long, env = "TINTYPE_RELAY_INTERVAL_MS", default_value_t = 500)]
+    pub relay_interval_ms: u64,
+    /// Age a message must reach before the relay publishes it, in milliseconds; writers publish
+    /// their own messages right after commit, so the relay only picks up what they could not.
+    #[arg(long, env = "TINTYPE_RELAY_MIN_AGE_MS", default_value_t = 2000)]
+    pub relay_min_age_ms: u64,
+}

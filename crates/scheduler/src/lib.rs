@@ -1,0 +1,118 @@
+//! tintype's scheduler: everything driven by time or sent outward.
+//!
+//! - [`config`]: settings from flags and the environment.
+//! - [`relay`]: the outbox relay.
+//!
+//! [`Application::build`] binds the operations port (port 0 allowed) so tests run it in-process.
+
+pub mod config;
+pub mod relay;
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context;
+use prometheus_client::registry::Registry;
+use shared_protocol::topology::Topology;
+use tintype_broker::Publisher;
+use tintype_telemetry::ops::{OpsServer, ReadinessCheck};
+use tokio_util::sync::CancellationToken;
+
+pub use config::Settings;
+
+/// A built scheduler.
+pub struct Application {
+    settings: Settings,
+    pool: sqlx::PgPool,
+    publisher: Publisher,
+    relay_metrics: relay::RelayMetrics,
+    ops: OpsServer,
+}
+
+impl Application {
+    /// Connects to Postgres (checking the schema) and binds the operations port.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let pool = tintype_db::connect(&settings.database_url, 4)
+            .await
+            .context("connecting to PostgreSQL")?;
+        tintype_db::check_schema(&pool).await?;
+        let publisher = Publisher::new(
+            &settings.amqp_url,
+            "scheduler",
+            Topology::new(settings.amqp_prefix.clone()),
+        );
+        let relay_metrics = relay::RelayMetrics::default();
+        let mut registry = Registry::with_prefix("tintype_scheduler");
+        registry.register(
+            "outbox_published",
+            "Messages published by the outbox relay",
+            relay_metrics.published.clone(),
+        );
+        registry.register(
+            "outbox_relay_failures",
+            "Failed outbox relay passes",
+            relay_metrics.failures.clone(),
+        );
+        registry.register(
+            "outbox_pending",
+            "Messages waiting in the outbox",
+            relay_metrics.pending.clone(),
+        );
+        let readiness: ReadinessCheck = {
+            let (pool, publisher) = (pool.clone(), publisher.clone());
+            Arc::new(move || {
+                let (pool, publisher) = (pool.clone(), publisher.clone());
+                Box::pin(async move {
+                    let mut failures = Vec::new();
+                    if let Err(e) = tintype_db::ping(&pool).await {
+                        failures.push(("postgres", e.to_string()));
+                    }
+                    if let Err(e) = publisher.check().await {
+                        failures.push(("rabbitmq", e.to_string()));
+                    }
+                    failures
+                })
+            })
+        };
+        let ops = OpsServer::bind(
+            settings.metrics_addr,
+            readiness,
+            Arc::new(Mutex::new(registry)),
+        )?;
+        tracing::info!(metrics_port = ops.port(), "scheduler ready");
+        Ok(Self {
+            settings,
+            pool,
+            publisher,
+            relay_metrics,
+            ops,
+        })
+    }
+
+    /// Port of `/healthz`, `/readyz` and `/metrics`.
+    pub fn metrics_port(&self) -> u16 {
+        self.ops.port()
+    }
+
+    /// Runs every loop until `shutdown` resolves.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        let ops = self.ops.spawn();
+        let token = CancellationToken::new();
+        let relay = tokio::spawn(relay::run(
+            self.pool.clone(),
+            self.publisher.clone(),
+            Duration::from_millis(self.settings.relay_interval_ms.max(10)),
+            Duration::from_millis(self.settings.relay_min_age_ms),
+            self.relay_metrics.clone(),
+            token.clone(),
+        ));
+        shutdown.await;
+        token.cancel();
+        relay.await.context("relay task")?;
+        ops.stop(true).await;
+        self.pool.close().await;
+        tracing::info!("scheduler stopped");
+        Ok(())
+    }
+}

@@ -1,0 +1,19 @@
+//! `scheduler`: the outbox relay and the time-driven work of tintype.
+
+use clap::Parser;
+
+#[derive(Debug, Parser)]
+#[command(name = "scheduler", version, about = "tintype's scheduler")]
+struct Cli {
+    #[command(flatten)]
+    settings: scheduler::Settings,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tintype_telemetry::init("scheduler")?;
+    let app = scheduler::Application::build(cli.settings).await?;
+    app.run_until_stopped(tintype_telemetry::shutdown_signal())
+        .await
+}

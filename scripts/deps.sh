@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs what the build needs beyond the Rust toolchain: a few Debian packages for crates that
+# compile C (libwebp via cc, pkg-config). Only installs what is missing; needs root for apt.
+set -euo pipefail
+
+need=()
+for pkg in pkg-config build-essential python3-venv; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "[deps] installing ${need[*]}" >&2
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+command -v cargo >/dev/null || { echo "[deps] cargo not found: install Rust (rustup) first" >&2; exit 1; }
