@@ -4,7 +4,7 @@
 set -euo pipefail
 
 need=()
-for pkg in pkg-config build-essential python3-venv; do
+for pkg in pkg-config build-essential python3-venv curl; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -61,32 +61,54 @@ ensure_weed_installed() {
 
 ensure_seaweedfs() {
   ensure_weed_installed
-  if port_open "$S3_PORT"; then return 0; fi
+  if port_open "$S3_PORT"; then wait_s3_writable; return; fi
   mkdir -p "$WEED_DIR/data"
   log "starting SeaweedFS (S3 on 127.0.0.1:$S3_PORT)"
   # Credentials in its environment make SeaweedFS check signatures; without them it accepts anything.
-  ( cd "$WEED_DIR" && AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY \
-      nohup "$VENV/bin/weed" mini -dir="$WEED_DIR/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
-        -s3.port="$S3_PORT" -master.telemetry=false >"$WEED_DIR/weed.log" 2>&1 &
-    echo $! >"$WEED_PIDFILE" )
+  # Every bucket is a collection with volumes of its own, and by default the number of volumes is
+  # free disk / volume size: on a machine with a few GiB free, a handful of test buckets exhaust it
+  # and puts fail with InternalError. Small sparse volumes and an explicit ceiling avoid that.
+  # `env` makes this one simple command so `$!` is weed itself and no shell keeps our stdout open.
+  cd "$WEED_DIR"
+  env AWS_ACCESS_KEY_ID="$AWS_ACCESS_KEY_ID" AWS_SECRET_ACCESS_KEY="$AWS_SECRET_ACCESS_KEY" \
+    setsid "$VENV/bin/weed" mini -dir="$WEED_DIR/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
+      -s3.port="$S3_PORT" -master.telemetry=false \
+      -master.volumeSizeLimitMB=64 -volume.max=500 \
+      >"$WEED_DIR/weed.log" 2>&1 </dev/null &
+  echo $! >"$WEED_PIDFILE"
+  cd - >/dev/null
   wait_port "$S3_PORT" SeaweedFS 120
-  # The S3 port opens before the filer behind it is ready; wait for a real answer.
-  for _ in $(seq 60); do
-    code=$(python3 - "$S3_ENDPOINT" <<'PY'
-import sys, urllib.request, urllib.error
-try:
-    urllib.request.urlopen(sys.argv[1] + "/", timeout=2)
-    print(200)
-except urllib.error.HTTPError as e:
-    print(e.code)
-except Exception:
-    print(0)
-PY
-)
-    [ "$code" != 0 ] && [ "$code" -lt 500 ] && return 0
+  wait_s3_writable
+}
+
+# The S3 port opens before the filer and a writable volume are behind it: wait until a real signed
+# write succeeds, so a store that is up but cannot write fails here and not in the middle of a test.
+wait_s3_writable() {
+  for _ in $(seq 120); do
+    s3_write_probe && return 0
     sleep 0.5
   done
-  log "SeaweedFS did not become ready; see $WEED_DIR/weed.log"; return 1
+  log "SeaweedFS did not accept a write; see $WEED_DIR/weed.log"; tail -n 20 "$WEED_DIR/weed.log" >&2
+  return 1
+}
+
+# Creates a bucket, writes, reads back and removes one object and the bucket, with signed requests.
+s3_write_probe() {
+  local auth=(--silent --fail --max-time 5 --aws-sigv4 "aws:amz:$S3_REGION:s3"
+    --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY")
+  local bucket="$S3_ENDPOINT/tintype-stack-probe"
+  curl "${auth[@]}" -X PUT "$bucket" -o /dev/null 2>/dev/null \
+    || curl "${auth[@]}" --head "$bucket" -o /dev/null 2>/dev/null || return 1
+  local body ok=0
+  body=$(mktemp)
+  printf probe >"$body"
+  # -T (not --data-binary, whose form content type curl leaves out of the signature) uploads it.
+  curl "${auth[@]}" -T "$body" "$bucket/probe" -o /dev/null \
+    && [ "$(curl "${auth[@]}" "$bucket/probe")" = probe ] || ok=1
+  rm -f "$body"
+  [ "$ok" = 0 ] || return 1
+  curl "${auth[@]}" -X DELETE "$bucket/probe" -o /dev/null || true
+  curl "${auth[@]}" -X DELETE "$bucket" -o /dev/null || true
 }
 
 stop_seaweedfs() {

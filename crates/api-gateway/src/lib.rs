@@ -19,7 +19,6 @@ use std::net::TcpListener;
 
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
-use shared_protocol::topology::Topology;
 use tintype_broker::Publisher;
 use tintype_storage::Storage;
 
@@ -35,15 +34,16 @@ pub struct Application {
 impl Application {
     /// Connects to Postgres (checking the schema), prepares storage and the publisher, and binds.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let pool = tintype_db::connect(&settings.database_url, settings.db_max_connections)
-            .await
-            .context("connecting to PostgreSQL")?;
+        let pool =
+            tintype_db::connect(&settings.database.database_url, settings.db_max_connections)
+                .await
+                .context("connecting to PostgreSQL")?;
         tintype_db::check_schema(&pool).await?;
         let storage = Storage::new(&settings.storage.config());
         let publisher = Publisher::new(
-            &settings.amqp_url,
+            &settings.broker.amqp_url,
             "api-gateway",
-            Topology::new(settings.amqp_prefix.clone()),
+            settings.broker.topology(),
         );
         // Not fatal: the gateway accepts jobs into the outbox while RabbitMQ is down.
         if let Err(err) = publisher.check().await {

@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 #[command(name = "api-gateway", version, about = "tintype's HTTP API")]
 struct Cli {
     #[command(subcommand)]
-    command: Option<Command>,
+    command: Command,
 }
 
 #[derive(Debug, Subcommand)]
@@ -15,9 +15,9 @@ enum Command {
     Serve(Box<api_gateway::Settings>),
     /// Apply database migrations and create the bucket, then exit.
     Migrate {
-        /// PostgreSQL connection URL.
-        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
-        database_url: String,
+        /// PostgreSQL.
+        #[command(flatten)]
+        database: tintype_db::DatabaseArgs,
         /// Object storage.
         #[command(flatten)]
         storage: tintype_storage::StorageArgs,
@@ -26,23 +26,66 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    // No subcommand means `serve`: re-parse with it so its flags and env apply.
-    let cli = match Cli::try_parse() {
-        Ok(cli) if cli.command.is_some() => cli,
-        Ok(_) => Cli::parse_from(std::env::args().take(1).chain(["serve".to_owned()])),
-        Err(err) => err.exit(),
-    };
+    let cli = Cli::parse_from(with_default_subcommand(std::env::args().collect()));
     tintype_telemetry::init("api-gateway")?;
     match cli.command {
-        Some(Command::Migrate {
-            database_url,
-            storage,
-        }) => api_gateway::migrate(&database_url, &storage.config()).await,
-        Some(Command::Serve(settings)) => {
+        Command::Migrate { database, storage } => {
+            api_gateway::migrate(&database.database_url, &storage.config()).await
+        }
+        Command::Serve(settings) => {
             let app = api_gateway::Application::build(*settings).await?;
             app.run_until_stopped(tintype_telemetry::shutdown_signal())
                 .await
         }
-        None => unreachable!("defaulted to serve above"),
+    }
+}
+
+/// Inserts `serve` when no subcommand is named, so `api-gateway` and `api-gateway --http-addr …`
+/// serve (the container's default command) while `--help` and `--version` still work.
+fn with_default_subcommand(mut args: Vec<String>) -> Vec<String> {
+    const OWN: [&str; 7] = [
+        "serve",
+        "migrate",
+        "help",
+        "-h",
+        "--help",
+        "-V",
+        "--version",
+    ];
+    if !args
+        .get(1)
+        .is_some_and(|first| OWN.contains(&first.as_str()))
+    {
+        args.insert(args.len().min(1), "serve".to_owned());
+    }
+    args
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(args: &[&str]) -> Vec<String> {
+        args.iter().map(|a| (*a).to_owned()).collect()
+    }
+
+    #[test]
+    fn serve_is_the_default_subcommand() {
+        assert_eq!(
+            with_default_subcommand(argv(&["gw"])),
+            argv(&["gw", "serve"])
+        );
+        assert_eq!(
+            with_default_subcommand(argv(&["gw", "--http-addr", "127.0.0.1:1"])),
+            argv(&["gw", "serve", "--http-addr", "127.0.0.1:1"])
+        );
+        assert_eq!(
+            with_default_subcommand(argv(&["gw", "migrate"])),
+            argv(&["gw", "migrate"])
+        );
+        assert_eq!(
+            with_default_subcommand(argv(&["gw", "--help"])),
+            argv(&["gw", "--help"])
+        );
     }
 }

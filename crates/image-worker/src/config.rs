@@ -30,20 +30,12 @@ pub struct Settings {
     /// Address of `/healthz`, `/readyz` and `/metrics` (port 0 picks a free port).
     #[arg(long, env = "TINTYPE_METRICS_ADDR", default_value = "0.0.0.0:9091")]
     pub metrics_addr: SocketAddr,
-    /// PostgreSQL connection URL.
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
-    pub database_url: String,
-    /// RabbitMQ connection URL.
-    #[arg(
-        long,
-        env = "AMQP_URL",
-        hide_env_values = true,
-        default_value = "amqp://guest:guest@127.0.0.1:5672/%2f"
-    )]
-    pub amqp_url: String,
-    /// Namespace of every exchange and queue.
-    #[arg(long, env = "TINTYPE_AMQP_PREFIX", default_value = shared_protocol::topology::DEFAULT_PREFIX)]
-    pub amqp_prefix: String,
+    /// PostgreSQL.
+    #[command(flatten)]
+    pub database: tintype_db::DatabaseArgs,
+    /// RabbitMQ.
+    #[command(flatten)]
+    pub broker: tintype_broker::BrokerArgs,
     /// Object storage.
     #[command(flatten)]
     pub storage: StorageArgs,

@@ -83,7 +83,7 @@ pub async fn handle(ctx: Ctx, delivery: Delivery) {
 async fn handle_message(ctx: Ctx, delivery: Delivery, message: JobMessage) {
     let claimed = with_db_retry("claim", || claim(&ctx, &message)).await;
     let (job, outbox_ids) = match claimed {
-        Ok((ClaimOutcome::Claimed(job), ids)) => (job, ids),
+        Ok((ClaimOutcome::Claimed(job), ids)) => (*job, ids),
         Ok((ClaimOutcome::NotFound, _)) => {
             tracing::warn!("message for an unknown job; dropping it");
             let _ = delivery.acker.ack(BasicAckOptions::default()).await;

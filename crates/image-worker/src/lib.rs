@@ -22,7 +22,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use shared_protocol::topology::Topology;
 use tintype_broker::Publisher;
 use tintype_storage::Storage;
 use tintype_telemetry::ops::{OpsServer, ReadinessCheck};
@@ -43,14 +42,14 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let concurrency = settings.concurrency.max(1);
         // Each job holds at most one connection at a time, plus heartbeats and the outbox.
-        let pool = tintype_db::connect(&settings.database_url, concurrency as u32 + 4)
+        let pool = tintype_db::connect(&settings.database.database_url, concurrency as u32 + 4)
             .await
             .context("connecting to PostgreSQL")?;
         tintype_db::check_schema(&pool).await?;
         let worker_id = settings.worker_id();
-        let topology = Topology::new(settings.amqp_prefix.clone());
+        let topology = settings.broker.topology();
         let publisher = Publisher::new(
-            &settings.amqp_url,
+            &settings.broker.amqp_url,
             &format!("image-worker {worker_id} publisher"),
             topology.clone(),
         );
@@ -87,7 +86,7 @@ impl Application {
         Ok(Self {
             ctx,
             options: consumer::ConsumeOptions {
-                amqp_url: settings.amqp_url,
+                amqp_url: settings.broker.amqp_url,
                 queues: settings.queues,
                 concurrency,
                 shutdown_grace: Duration::from_secs(u64::from(settings.shutdown_grace_secs)),

@@ -14,7 +14,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use prometheus_client::registry::Registry;
-use shared_protocol::topology::Topology;
 use tintype_broker::Publisher;
 use tintype_telemetry::ops::{OpsServer, ReadinessCheck};
 use tokio_util::sync::CancellationToken;
@@ -33,14 +32,14 @@ pub struct Application {
 impl Application {
     /// Connects to Postgres (checking the schema) and binds the operations port.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let pool = tintype_db::connect(&settings.database_url, 4)
+        let pool = tintype_db::connect(&settings.database.database_url, 4)
             .await
             .context("connecting to PostgreSQL")?;
         tintype_db::check_schema(&pool).await?;
         let publisher = Publisher::new(
-            &settings.amqp_url,
+            &settings.broker.amqp_url,
             "scheduler",
-            Topology::new(settings.amqp_prefix.clone()),
+            settings.broker.topology(),
         );
         let relay_metrics = relay::RelayMetrics::default();
         let mut registry = Registry::with_prefix("tintype_scheduler");

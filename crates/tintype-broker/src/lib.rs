@@ -6,6 +6,7 @@
 //! - [`publisher`]: a lazily (re)connecting confirmed publisher.
 //! - [`outbox`]: publishing outbox rows and deleting them once confirmed.
 
+pub mod args;
 pub mod outbox;
 pub mod publisher;
 pub mod topology;
@@ -14,6 +15,7 @@ use std::time::Duration;
 
 use lapin::{Connection, ConnectionProperties};
 
+pub use args::BrokerArgs;
 pub use publisher::{Publisher, headers_from_json};
 
 /// A broker failure.

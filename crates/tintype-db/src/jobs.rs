@@ -142,7 +142,7 @@ pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<JobRow>, DbError> {
 #[derive(Debug)]
 pub enum ClaimOutcome {
     /// The worker owns the job now.
-    Claimed(JobRow),
+    Claimed(Box<JobRow>),
     /// No such job (the message is stale or foreign).
     NotFound,
     /// The job is already final, cancelled, or owned by a live lease; nothing to do.
@@ -177,7 +177,7 @@ pub async fn claim(
         .fetch_optional(&mut *conn)
         .await?
     {
-        return Ok(ClaimOutcome::Claimed(row));
+        return Ok(ClaimOutcome::Claimed(Box::new(row)));
     }
     let current: Option<(String, Option<String>)> =
         sqlx::query_as("SELECT status::text, worker_id FROM jobs WHERE id = $1")

@@ -6,6 +6,7 @@
 //! - [`outbox`]: messages written in the same transaction as the state they announce.
 //! - [`events`]: the per-job history.
 
+pub mod args;
 pub mod events;
 pub mod jobs;
 pub mod outbox;
@@ -15,6 +16,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};
 
+pub use args::DatabaseArgs;
 pub use jobs::{ClaimOutcome, JobRow, NewJob};
 pub use outbox::OutboxMessage;
 

@@ -127,12 +127,44 @@ impl TestEnv {
     }
 }
 
+impl TestEnv {
+    /// Database settings as a service reads them, pointing at this test's database.
+    pub fn database_args(&self) -> tintype_db::DatabaseArgs {
+        tintype_db::DatabaseArgs {
+            database_url: self.database_url.clone(),
+        }
+    }
+
+    /// Broker settings as a service reads them, in this test's namespace.
+    pub fn broker_args(&self) -> tintype_broker::BrokerArgs {
+        tintype_broker::BrokerArgs {
+            amqp_url: self.amqp_url.clone(),
+            amqp_prefix: self.topology.prefix().to_owned(),
+        }
+    }
+
+    /// Storage settings as a service reads them, for this test's bucket.
+    pub fn storage_args(&self) -> tintype_storage::StorageArgs {
+        let c = &self.storage_config;
+        tintype_storage::StorageArgs {
+            endpoint: c.endpoint.clone(),
+            bucket: c.bucket.clone(),
+            region: c.region.clone(),
+            force_path_style: c.force_path_style,
+            access_key_id: c.access_key_id.clone(),
+            secret_access_key: c.secret_access_key.clone(),
+        }
+    }
+}
+
 impl Drop for TestEnv {
     fn drop(&mut self) {
         let database = self.database.clone();
         let topology = self.topology.clone();
         let amqp = self.amqp_url.clone();
-        let storage = self.storage.clone();
+        // A client of its own: the test's client has connections bound to the test's runtime,
+        // which would stall on this thread's runtime until a timeout.
+        let storage_config = self.storage_config.clone();
         // Drop runs inside the test's runtime, which cannot block on itself: clean up on a
         // thread with its own runtime and wait for it.
         let cleanup = std::thread::spawn(move || {
@@ -149,6 +181,7 @@ impl Drop for TestEnv {
                     let _ = tintype_broker::topology::delete(&channel, &topology).await;
                     let _ = conn.close(200, "bye".into()).await;
                 }
+                let storage = Storage::new(&storage_config);
                 let _ =
                     tokio::time::timeout(Duration::from_secs(30), storage.destroy_bucket()).await;
                 let admin = with_database(&database_url(), "postgres");

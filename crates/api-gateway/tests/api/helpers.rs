@@ -35,18 +35,6 @@ impl Default for Options {
     }
 }
 
-fn storage_args(env: &TestEnv) -> tintype_storage::StorageArgs {
-    let c = &env.storage_config;
-    tintype_storage::StorageArgs {
-        endpoint: c.endpoint.clone(),
-        bucket: c.bucket.clone(),
-        region: c.region.clone(),
-        force_path_style: true,
-        access_key_id: c.access_key_id.clone(),
-        secret_access_key: c.secret_access_key.clone(),
-    }
-}
-
 fn stopper() -> (oneshot::Sender<()>, impl std::future::Future<Output = ()>) {
     let (tx, rx) = oneshot::channel::<()>();
     (tx, async move {
@@ -64,13 +52,15 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let mut stops = Vec::new();
     let gateway_settings = api_gateway::Settings {
         http_addr: "127.0.0.1:0".parse().unwrap(),
-        database_url: env.database_url.clone(),
-        amqp_url: options
-            .gateway_amqp_url
-            .clone()
-            .unwrap_or_else(|| env.amqp_url.clone()),
-        amqp_prefix: env.topology.prefix().to_owned(),
-        storage: storage_args(&env),
+        database: env.database_args(),
+        broker: tintype_broker::BrokerArgs {
+            amqp_url: options
+                .gateway_amqp_url
+                .clone()
+                .unwrap_or_else(|| env.amqp_url.clone()),
+            ..env.broker_args()
+        },
+        storage: env.storage_args(),
         max_upload_bytes: 2 * 1024 * 1024,
         max_pixels: 50_000_000,
         max_dimension: 30_000,
@@ -89,10 +79,9 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     if options.worker {
         let settings = image_worker::Settings {
             metrics_addr: "127.0.0.1:0".parse().unwrap(),
-            database_url: env.database_url.clone(),
-            amqp_url: env.amqp_url.clone(),
-            amqp_prefix: env.topology.prefix().to_owned(),
-            storage: storage_args(&env),
+            database: env.database_args(),
+            broker: env.broker_args(),
+            storage: env.storage_args(),
             queues: shared_protocol::Priority::ALL.to_vec(),
             concurrency: 2,
             worker_id: Some("test-worker".into()),
@@ -111,9 +100,8 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     if options.scheduler {
         let settings = scheduler::Settings {
             metrics_addr: "127.0.0.1:0".parse().unwrap(),
-            database_url: env.database_url.clone(),
-            amqp_url: env.amqp_url.clone(),
-            amqp_prefix: env.topology.prefix().to_owned(),
+            database: env.database_args(),
+            broker: env.broker_args(),
             relay_interval_ms: 100,
             relay_min_age_ms: 200,
         };

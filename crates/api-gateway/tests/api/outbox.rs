@@ -42,9 +42,8 @@ async fn with_rabbitmq_unreachable_at_submit_the_job_is_accepted_and_processed_l
     // The scheduler's relay reaches RabbitMQ and publishes; the worker runs the job.
     let relay = scheduler::Application::build(scheduler::Settings {
         metrics_addr: "127.0.0.1:0".parse().unwrap(),
-        database_url: app.env.database_url.clone(),
-        amqp_url: app.env.amqp_url.clone(),
-        amqp_prefix: app.env.topology.prefix().to_owned(),
+        database: app.env.database_args(),
+        broker: app.env.broker_args(),
         relay_interval_ms: 100,
         relay_min_age_ms: 0,
     })
