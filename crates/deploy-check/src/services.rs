@@ -43,7 +43,8 @@ pub struct Variable {
 }
 
 /// Read by `tintype_telemetry::init` with `std::env::var`, not clap: name and documented default.
-const TELEMETRY_VARIABLES: [(&str, &str); 2] = [("RUST_LOG", "info"), ("TINTYPE_LOG_FORMAT", "text")];
+const TELEMETRY_VARIABLES: [(&str, &str); 2] =
+    [("RUST_LOG", "info"), ("TINTYPE_LOG_FORMAT", "text")];
 
 /// The standard OpenTelemetry variables a deployment may set; the SDK reads them, not our settings.
 /// Unset `OTEL_EXPORTER_OTLP_ENDPOINT` means no export. Keep this list to what deployments use.
@@ -226,9 +227,16 @@ mod tests {
     fn the_gateway_reads_its_database_url_and_requires_it() {
         let vars = Service::Gateway.variables();
         assert!(vars["DATABASE_URL"].required);
-        assert_eq!(vars["TINTYPE_HTTP_ADDR"].default.as_deref(), Some("0.0.0.0:8080"));
+        assert_eq!(
+            vars["TINTYPE_HTTP_ADDR"].default.as_deref(),
+            Some("0.0.0.0:8080")
+        );
         assert!(vars["AMQP_URL"].must_be_set_in_containers());
-        assert!(!Service::Scheduler.variables().contains_key("AWS_ACCESS_KEY_ID"));
+        assert!(
+            !Service::Scheduler
+                .variables()
+                .contains_key("AWS_ACCESS_KEY_ID")
+        );
     }
 
     #[test]
