@@ -57,7 +57,7 @@ start() {
       scheduler) extra=(env TINTYPE_METRICS_ADDR=127.0.0.1:9092) ;;
       *) extra=(env) ;;
     esac
-    nohup "${extra[@]}" "$bin/$svc" >"$DEMO_DIR/$svc.log" 2>&1 &
+    nohup "${extra[@]}" "$bin/$svc" >"$DEMO_DIR/$svc.log" 2>&1 </dev/null &
     echo $! >"$DEMO_DIR/$svc.pid"
   done
   wait_ready "$API/readyz" api-gateway
@@ -111,9 +111,12 @@ PY
     curl -sS "$API/v1/jobs/$id" | python3 -c '
 import json, sys
 job = json.load(sys.stdin)
-print(f"  job {job[\"id\"]}: {job[\"status\"]}" + (f" ({job[\"error\"][\"code\"]}: {job[\"error\"][\"message\"]})" if job.get("error") else ""))
+line = "  job %s: %s" % (job["id"], job["status"])
+if job.get("error"):
+    line += " (%s: %s)" % (job["error"]["code"], job["error"]["message"])
+print(line)
 for o in job["outputs"]:
-    print(f"    {o[\"name\"]:6} {o[\"format\"]:5} {o[\"width\"]}x{o[\"height\"]} {o[\"bytes\"]} bytes  {o[\"url\"]}")
+    print("    %-6s %-5s %5dx%-5d %8d bytes  %s" % (o["name"], o["format"], o["width"], o["height"], o["bytes"], o["url"]))
 '
   done
   cat <<TXT

@@ -88,4 +88,34 @@ mod tests {
             argv(&["gw", "--help"])
         );
     }
+
+    #[test]
+    fn serve_and_migrate_parse_from_flags() {
+        let creds = [
+            "--database-url",
+            "postgres://db/x",
+            "--aws-access-key-id",
+            "k",
+            "--aws-secret-access-key",
+            "s",
+        ];
+        let serve = argv(&[&["gw", "--http-addr", "127.0.0.1:9"][..], &creds].concat());
+        match Cli::try_parse_from(with_default_subcommand(serve))
+            .unwrap()
+            .command
+        {
+            Command::Serve(settings) => assert_eq!(settings.http_addr.port(), 9),
+            other => panic!("expected serve, got {other:?}"),
+        }
+        let migrate = argv(&[&["gw", "migrate"][..], &creds].concat());
+        match Cli::try_parse_from(with_default_subcommand(migrate))
+            .unwrap()
+            .command
+        {
+            Command::Migrate { database, .. } => {
+                assert_eq!(database.database_url, "postgres://db/x")
+            }
+            other => panic!("expected migrate, got {other:?}"),
+        }
+    }
 }

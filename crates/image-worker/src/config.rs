@@ -41,8 +41,9 @@ pub struct Settings {
     pub storage: StorageArgs,
     /// Queues this worker consumes, comma-separated (high, default, low), e.g. a dedicated pool
     /// for `high`.
+    // The full path keeps clap from reading `Vec` as "the flag repeats": the whole list is one value.
     #[arg(long, env = "TINTYPE_WORKER_QUEUES", default_value = "high,default,low", value_parser = parse_queues)]
-    pub queues: Vec<Priority>,
+    pub queues: std::vec::Vec<Priority>,
     /// Jobs processed at once (default: the number of CPUs).
     #[arg(long, env = "TINTYPE_WORKER_CONCURRENCY", default_value_t = default_concurrency())]
     pub concurrency: usize,
@@ -102,6 +103,36 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug, clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        settings: Settings,
+    }
+
+    fn parse(extra: &[&str]) -> Result<Settings, clap::Error> {
+        use clap::Parser;
+        let base = [
+            "image-worker",
+            "--database-url",
+            "postgres://db/x",
+            "--aws-access-key-id",
+            "k",
+            "--aws-secret-access-key",
+            "s",
+        ];
+        Cli::try_parse_from(base.iter().chain(extra)).map(|cli| cli.settings)
+    }
+
+    #[test]
+    fn settings_parse_from_flags_with_defaults() {
+        let settings = parse(&[]).unwrap();
+        assert_eq!(settings.queues, Priority::ALL.to_vec());
+        let settings = parse(&["--queues", "high", "--concurrency", "3"]).unwrap();
+        assert_eq!(settings.queues, vec![Priority::High]);
+        assert_eq!(settings.concurrency, 3);
+        assert!(parse(&["--queues", "urgent"]).is_err());
+    }
 
     #[test]
     fn queue_lists_parse_in_order_without_duplicates() {

@@ -22,3 +22,22 @@ pub struct Settings {
     #[arg(long, env = "TINTYPE_RELAY_MIN_AGE_MS", default_value_t = 2000)]
     pub relay_min_age_ms: u64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        settings: Settings,
+    }
+
+    #[test]
+    fn settings_parse_from_flags_with_defaults() {
+        use clap::Parser;
+        let cli = Cli::try_parse_from(["scheduler", "--database-url", "postgres://db/x"]).unwrap();
+        assert_eq!(cli.settings.relay_interval_ms, 500);
+        assert_eq!(cli.settings.database.database_url, "postgres://db/x");
+    }
+}
