@@ -41,8 +41,13 @@ die() { echo "check-deploy: $*" >&2; exit 1; }
 ensure_tools() {
     [[ -f "$STAMP" ]] && return 0
     command -v python3 >/dev/null || die "python3 is required"
-    rm -rf "$VENV"
     mkdir -p "$TOOLS_DIR"
+    # `cargo test -p deploy-check` and this script may both install on a fresh machine: one at a time,
+    # and the second finds the stamp of the first.
+    exec 9>"$TOOLS_DIR/.venv-deploy.lock"
+    flock 9
+    [[ -f "$STAMP" ]] && return 0
+    rm -rf "$VENV"
     local log
     log="$(mktemp)"
     if ! { python3 -m venv "$VENV" &&
