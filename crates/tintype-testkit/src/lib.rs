@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod images;
+pub mod process;
 
 use std::time::Duration;
 
@@ -141,6 +142,22 @@ impl TestEnv {
             amqp_url: self.amqp_url.clone(),
             amqp_prefix: self.topology.prefix().to_owned(),
         }
+    }
+
+    /// The environment a service binary needs to run against this test's resources.
+    pub fn service_env(&self) -> Vec<(&'static str, String)> {
+        let s = &self.storage_config;
+        vec![
+            ("DATABASE_URL", self.database_url.clone()),
+            ("AMQP_URL", self.amqp_url.clone()),
+            ("TINTYPE_AMQP_PREFIX", self.topology.prefix().to_owned()),
+            ("S3_ENDPOINT", s.endpoint.clone().unwrap_or_default()),
+            ("S3_BUCKET", s.bucket.clone()),
+            ("S3_REGION", s.region.clone()),
+            ("S3_FORCE_PATH_STYLE", s.force_path_style.to_string()),
+            ("AWS_ACCESS_KEY_ID", s.access_key_id.clone()),
+            ("AWS_SECRET_ACCESS_KEY", s.secret_access_key.clone()),
+        ]
     }
 
     /// Storage settings as a service reads them, for this test's bucket.

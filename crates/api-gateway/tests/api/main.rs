@@ -7,3 +7,4 @@ mod bad_input;
 mod helpers;
 mod jobs;
 mod outbox;
+mod process;
