@@ -38,6 +38,9 @@ pub struct Settings {
     /// Time limit of one attempt, in seconds, unless the recipe says otherwise.
     #[arg(long, env = "TINTYPE_JOB_TIMEOUT_SECS", default_value_t = 120)]
     pub job_timeout_secs: u32,
+    /// How long an `Idempotency-Key` keeps answering with its job, in seconds.
+    #[arg(long, env = "TINTYPE_IDEMPOTENCY_TTL_SECS", default_value_t = 24 * 3600)]
+    pub idempotency_ttl_secs: u64,
     /// Size of the Postgres pool.
     #[arg(long, env = "TINTYPE_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,

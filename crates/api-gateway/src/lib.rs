@@ -59,6 +59,7 @@ impl Application {
             public_url: settings.public_url.clone().filter(|u| !u.is_empty()),
             job_max_attempts: settings.job_max_attempts,
             job_timeout_secs: settings.job_timeout_secs,
+            idempotency_ttl_secs: settings.idempotency_ttl_secs,
         };
         let listener = TcpListener::bind(settings.http_addr)
             .with_context(|| format!("binding {}", settings.http_addr))?;

@@ -26,4 +26,6 @@ pub struct AppState {
     pub job_max_attempts: u32,
     /// Default time limit per attempt.
     pub job_timeout_secs: u32,
+    /// How long an idempotency key answers with its job, in seconds.
+    pub idempotency_ttl_secs: u64,
 }

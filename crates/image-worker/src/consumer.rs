@@ -6,9 +6,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
+use lapin::Consumer;
+use lapin::message::Delivery;
 use lapin::options::{BasicCancelOptions, BasicConsumeOptions, BasicQosOptions};
 use lapin::types::{FieldTable, ShortString};
+use shared_protocol::Priority;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -105,7 +108,10 @@ async fn consume(
         .await?;
     let mut consumers = Vec::new();
     let mut tags = Vec::new();
-    for priority in &options.queues {
+    // Highest priority first: `next_delivery` prefers the earlier consumers.
+    let mut queues = options.queues.clone();
+    queues.sort_by_key(|q| Priority::ALL.iter().position(|p| p == q));
+    for priority in &queues {
         let tag = format!("{}-{}", ctx.worker_id, priority.as_str());
         let consumer = channel
             .basic_consume(
@@ -119,27 +125,24 @@ async fn consume(
         tags.push(tag);
     }
     tracing::info!(queues = ?options.queues, concurrency = options.concurrency, "consuming");
-    let mut deliveries = futures_util::stream::select_all(consumers);
     loop {
+        // A free slot first, then the message: choosing only when a slot is free is what lets a
+        // high job that arrived meanwhile overtake low ones already pushed to this worker.
+        let permit = tokio::select! {
+            () = shutdown.cancelled() => break,
+            permit = Arc::clone(semaphore).acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+        };
         let next = tokio::select! {
             () = shutdown.cancelled() => break,
-            next = deliveries.next() => next,
+            next = next_delivery(&mut consumers) => next,
         };
         let delivery = match next {
             Some(Ok(delivery)) => delivery,
             Some(Err(err)) => return Err(tintype_broker::BrokerError::from(err).into()),
             None => return Err(ConsumeError::StreamEnded),
-        };
-        let permit = tokio::select! {
-            () = shutdown.cancelled() => {
-                // Not started: give it straight back.
-                let _ = delivery.acker.nack(lapin::options::BasicNackOptions { requeue: true, multiple: false }).await;
-                break;
-            }
-            permit = Arc::clone(semaphore).acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => break,
-            },
         };
         let ctx = ctx.clone();
         in_flight.spawn(async move {
@@ -163,4 +166,20 @@ async fn consume(
         .close(200, ShortString::from("shutdown".to_owned()))
         .await;
     Ok(())
+}
+
+/// The next delivery, from the highest-priority consumer that has one ready, else whichever
+/// consumer delivers first.
+async fn next_delivery(consumers: &mut [Consumer]) -> Option<Result<Delivery, lapin::Error>> {
+    for consumer in consumers.iter_mut() {
+        if let Some(item) = consumer.next().now_or_never() {
+            return item;
+        }
+    }
+    if consumers.is_empty() {
+        return None;
+    }
+    let (item, _, _) =
+        futures_util::future::select_all(consumers.iter_mut().map(|c| c.next())).await;
+    item
 }

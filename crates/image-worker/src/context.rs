@@ -8,6 +8,7 @@ use tintype_broker::Publisher;
 use tintype_storage::Storage;
 
 use crate::metrics::WorkerMetrics;
+use crate::registry::Activity;
 
 /// Shared by all in-flight jobs of one worker.
 pub struct Context {
@@ -27,6 +28,8 @@ pub struct Context {
     pub lease_secs: u32,
     /// Metrics.
     pub metrics: WorkerMetrics,
+    /// Running jobs and totals, for the worker registry.
+    pub activity: Activity,
 }
 
 /// Shared handle.

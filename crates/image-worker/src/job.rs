@@ -9,12 +9,11 @@ use std::time::{Duration, Instant};
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicNackOptions, BasicRejectOptions};
 use serde_json::json;
-use shared_protocol::events::{EventKind, JOB_EVENT_VERSION, JobEvent};
+use shared_protocol::events::EventKind;
 use shared_protocol::job::{JOB_MESSAGE_VERSION, JobMessage};
-use shared_protocol::topology::{MESSAGE_TYPE_EVENT, MESSAGE_TYPE_JOB, Topology};
+use shared_protocol::topology::{MESSAGE_TYPE_JOB, Topology};
 use shared_protocol::{ErrorCode, JobStatus};
 use sqlx::PgConnection;
-use tintype_db::outbox::NewOutboxMessage;
 use tintype_db::{ClaimOutcome, DbError, JobRow};
 use tracing::Instrument;
 
@@ -127,6 +126,7 @@ async fn handle_message(ctx: Ctx, delivery: Delivery, message: JobMessage) {
         / 1000.0;
     ctx.metrics.queue_wait_seconds.observe(wait);
     ctx.metrics.busy_slots.inc();
+    ctx.activity.started(job.id);
     let started = Instant::now();
     tracing::info!(attempt = job.attempts, "job started");
 
@@ -150,6 +150,8 @@ async fn handle_message(ctx: Ctx, delivery: Delivery, message: JobMessage) {
     match finished {
         Ok((outcome, ids)) => {
             ctx.metrics.outcome(outcome);
+            ctx.activity
+                .finished(job.id, matches!(outcome, "failed" | "timeout"));
             tracing::info!(
                 outcome,
                 duration_ms = started.elapsed().as_millis() as u64,
@@ -159,6 +161,7 @@ async fn handle_message(ctx: Ctx, delivery: Delivery, message: JobMessage) {
             publish_now(&ctx, &ids).await;
         }
         Err(err) => {
+            ctx.activity.finished(job.id, false);
             // The outcome is not recorded; hand the message back. The job keeps its lease until
             // it expires, then a redelivery takes it over.
             tracing::error!(error = %err, "could not record the outcome; handing the message back");
@@ -223,7 +226,17 @@ async fn finish(
                 None => "lost",
             }
         }
-        Err(JobError::Stopped) => "stopped",
+        Err(JobError::Stopped) => {
+            match tintype_db::jobs::cancelled(&mut tx, job.id, worker).await? {
+                Some(row) => {
+                    tracing::info!("job cancelled while running");
+                    ids.push(record(&mut tx, ctx, &row, EventKind::Cancelled, None).await?);
+                    "cancelled"
+                }
+                // The lease was taken over: the new owner finishes the job.
+                None => "stopped",
+            }
+        }
         Err(JobError::Abort { code, message }) => {
             fail(&mut tx, ctx, job, code.as_str(), message, &mut ids).await?
         }
@@ -244,17 +257,12 @@ async fn finish(
                     let detail =
                         json!({"error": {"code": code, "message": message}, "retry_in_secs": tier});
                     ids.push(record(&mut tx, ctx, &row, EventKind::Retrying, Some(detail)).await?);
-                    let payload = serde_json::to_vec(&JobMessage::new(job.id)).unwrap_or_default();
                     ids.push(
-                        tintype_db::outbox::insert(
+                        tintype_db::announce::message(
                             &mut tx,
-                            &NewOutboxMessage {
-                                exchange: ctx.topology.retry_exchange(),
-                                routing_key: Topology::retry_routing_key(tier, job.priority()),
-                                payload,
-                                message_type: MESSAGE_TYPE_JOB.to_owned(),
-                                headers: json!({}),
-                            },
+                            ctx.topology.retry_exchange(),
+                            Topology::retry_routing_key(tier, job.priority()),
+                            job.id,
                         )
                         .await?,
                     );
@@ -269,7 +277,7 @@ async fn finish(
                 "gave up after {} attempts; last error: {message}",
                 job.attempts
             );
-            fail(
+            let outcome = fail(
                 &mut tx,
                 ctx,
                 job,
@@ -277,7 +285,20 @@ async fn finish(
                 &message,
                 &mut ids,
             )
-            .await?
+            .await?;
+            // The record operators look at: a copy in the dead-letter queue and the mark that
+            // `GET /v1/dead-letters` lists.
+            tintype_db::jobs::mark_dead_lettered(&mut tx, job.id).await?;
+            ids.push(
+                tintype_db::announce::message(
+                    &mut tx,
+                    ctx.topology.dead_letter_exchange(),
+                    job.priority().as_str().to_owned(),
+                    job.id,
+                )
+                .await?,
+            );
+            outcome
         }
     };
     tx.commit().await?;
@@ -322,38 +343,7 @@ async fn record(
     kind: EventKind,
     detail: Option<serde_json::Value>,
 ) -> Result<i64, DbError> {
-    let status = job.status();
-    tintype_db::events::record(
-        conn,
-        job.id,
-        kind,
-        status,
-        job.attempts,
-        Some(&ctx.worker_id),
-        detail.as_ref(),
-    )
-    .await?;
-    let event = JobEvent {
-        v: JOB_EVENT_VERSION,
-        kind,
-        job_id: job.id,
-        status,
-        attempt: job.attempts,
-        worker_id: Some(ctx.worker_id.clone()),
-        at: chrono::Utc::now(),
-        detail: detail.unwrap_or_default(),
-    };
-    tintype_db::outbox::insert(
-        conn,
-        &NewOutboxMessage {
-            exchange: ctx.topology.events_exchange(),
-            routing_key: kind.routing_key().to_owned(),
-            payload: serde_json::to_vec(&event).unwrap_or_default(),
-            message_type: MESSAGE_TYPE_EVENT.to_owned(),
-            headers: json!({}),
-        },
-    )
-    .await
+    tintype_db::announce::event(conn, &ctx.topology, job, kind, Some(&ctx.worker_id), detail).await
 }
 
 /// Publishes outbox rows now; on failure the scheduler's relay publishes them later.
@@ -406,11 +396,28 @@ async fn park(ctx: &Ctx, delivery: &Delivery, message: &JobMessage) {
     }
 }
 
-/// Extends the lease every third of its length; stops the attempt when ownership is lost.
+/// How often a running job looks for a cancel request; the promise is "stops within 1–2 s".
+const CANCEL_POLL: Duration = Duration::from_millis(500);
+
+/// Extends the lease every third of its length and looks for cancel requests in between; stops
+/// the attempt when ownership is lost or cancellation is asked for.
 async fn heartbeat(ctx: Ctx, job_id: uuid::Uuid, stop: StopFlag) {
     let period = Duration::from_secs_f64(f64::from(ctx.lease_secs) / 3.0);
+    let mut last_beat = Instant::now();
     loop {
-        tokio::time::sleep(period).await;
+        tokio::time::sleep(CANCEL_POLL.min(period)).await;
+        if matches!(
+            tintype_db::jobs::cancel_requested(&ctx.pool, job_id).await,
+            Ok(true)
+        ) {
+            tracing::info!("cancel requested; stopping the job");
+            stop.stop();
+            return;
+        }
+        if last_beat.elapsed() < period {
+            continue;
+        }
+        last_beat = Instant::now();
         match tintype_db::jobs::heartbeat(
             &ctx.pool,
             job_id,

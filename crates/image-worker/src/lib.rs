@@ -16,6 +16,7 @@ pub mod job;
 pub mod local_run;
 pub mod metrics;
 pub mod process;
+pub mod registry;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -64,6 +65,7 @@ impl Application {
             limits: settings.image_limits(),
             lease_secs: settings.lease_secs.max(3),
             metrics,
+            activity: registry::Activity::default(),
         });
         let readiness: ReadinessCheck = Arc::new(move || {
             let (pool, publisher, storage) = (pool.clone(), publisher.clone(), storage.clone());
@@ -109,10 +111,26 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let ops = self.ops.spawn();
         let token = CancellationToken::new();
+        let queues = self
+            .options
+            .queues
+            .iter()
+            .map(|q| q.as_str().to_owned())
+            .collect();
+        let concurrency = i32::try_from(self.options.concurrency).unwrap_or(i32::MAX);
+        let registry_stop = CancellationToken::new();
+        let registry = tokio::spawn(registry::run(
+            self.ctx.clone(),
+            queues,
+            concurrency,
+            registry_stop.clone(),
+        ));
         let consuming = tokio::spawn(consumer::run(self.ctx.clone(), self.options, token.clone()));
         shutdown.await;
         token.cancel();
         consuming.await.context("consumer task")?;
+        registry_stop.cancel();
+        let _ = registry.await;
         ops.stop(true).await;
         self.ctx.pool.close().await;
         tracing::info!("image-worker stopped");

@@ -2,8 +2,8 @@
 //! and upload each output. Image work runs on blocking threads (never on the async reactor), and
 //! the attempt checks between steps whether it still owns the job.
 
+use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 use image_engine::{Overlays, Prepared, Recipe};
@@ -15,22 +15,36 @@ use tracing::Instrument;
 use crate::context::Ctx;
 use crate::error::JobError;
 
-/// Set when the worker loses the job (lease taken over, cancel requested); checked between steps.
+/// Set when the worker loses the job (lease taken over, cancel requested). Steps check it at
+/// their boundaries and race it while they run, so a stop takes effect within moments.
 #[derive(Debug, Clone, Default)]
-pub struct StopFlag(Arc<AtomicBool>);
+pub struct StopFlag(tokio_util::sync::CancellationToken);
 
 impl StopFlag {
-    /// Asks the attempt to stop at the next step boundary.
+    /// Asks the attempt to stop.
     pub fn stop(&self) {
-        self.0.store(true, Ordering::SeqCst);
+        self.0.cancel();
     }
 
     /// Fails with [`JobError::Stopped`] once stop was asked for.
     pub fn check(&self) -> Result<(), JobError> {
-        if self.0.load(Ordering::SeqCst) {
+        if self.0.is_cancelled() {
             Err(JobError::Stopped)
         } else {
             Ok(())
+        }
+    }
+
+    /// Runs a step unless stop is asked for first. A dropped upload never completes (S3 writes
+    /// are all or nothing); a dropped image step finishes on its blocking thread and is discarded.
+    pub async fn guard<T>(
+        &self,
+        step: impl Future<Output = Result<T, JobError>>,
+    ) -> Result<T, JobError> {
+        tokio::select! {
+            biased;
+            () = self.0.cancelled() => Err(JobError::Stopped),
+            result = step => result,
         }
     }
 }
@@ -66,10 +80,10 @@ pub async fn run(ctx: &Ctx, job: &JobRow, stop: &StopFlag) -> Result<Vec<OutputR
             "this worker reads sources from storage only; the job has none",
         )
     })?;
-    let source: Bytes = ctx
-        .storage
-        .get(key, ctx.limits.max_source_bytes)
-        .instrument(tracing::info_span!("download_source", key))
+    let download =
+        async { Ok::<Bytes, JobError>(ctx.storage.get(key, ctx.limits.max_source_bytes).await?) };
+    let source = stop
+        .guard(download.instrument(tracing::info_span!("download_source", key)))
         .await?;
     ctx.metrics.bytes_in.inc_by(source.len() as u64);
     stop.check()?;
@@ -87,10 +101,12 @@ pub async fn run(ctx: &Ctx, job: &JobRow, stop: &StopFlag) -> Result<Vec<OutputR
     let prepared = {
         let recipe = Arc::clone(&recipe);
         let limits = ctx.limits.clone();
-        blocking("decode", move || {
-            Prepared::prepare_with(&source, &recipe, &limits, overlays)
-        })
-        .instrument(tracing::info_span!("decode"))
+        stop.guard(
+            blocking("decode", move || {
+                Prepared::prepare_with(&source, &recipe, &limits, overlays)
+            })
+            .instrument(tracing::info_span!("decode")),
+        )
         .await?
     };
     let prepared = Arc::new(prepared);
@@ -101,20 +117,26 @@ pub async fn run(ctx: &Ctx, job: &JobRow, stop: &StopFlag) -> Result<Vec<OutputR
         let encoded = {
             let prepared = Arc::clone(&prepared);
             let recipe = Arc::clone(&recipe);
-            blocking("encode", move || prepared.render(&recipe, index))
-                .instrument(tracing::info_span!("render", output = %output.name))
-                .await?
+            stop.guard(
+                blocking("encode", move || prepared.render(&recipe, index))
+                    .instrument(tracing::info_span!("render", output = %output.name)),
+            )
+            .await?
         };
         stop.check()?;
         let key = output_key(job.id, &encoded.name, encoded.format.extension());
         let size = encoded.bytes.len() as u64;
-        ctx.storage
-            .put(
-                &key,
-                Bytes::from(encoded.bytes),
-                encoded.format.content_type(),
-            )
-            .instrument(tracing::info_span!("upload", key = %key, size_bytes = size))
+        let upload = async {
+            ctx.storage
+                .put(
+                    &key,
+                    Bytes::from(encoded.bytes),
+                    encoded.format.content_type(),
+                )
+                .await?;
+            Ok::<(), JobError>(())
+        };
+        stop.guard(upload.instrument(tracing::info_span!("upload", key = %key, size_bytes = size)))
             .await?;
         ctx.metrics.bytes_out.inc_by(size);
         records.push(OutputRecord {

@@ -12,10 +12,10 @@ use uuid::Uuid;
 use crate::DbError;
 
 /// Columns every job read returns, with enums as text so no custom type mapping is needed.
-const JOB_COLUMNS: &str = "id, status::text AS status, priority::text AS priority, recipe, \
+pub(crate) const JOB_COLUMNS: &str = "id, status::text AS status, priority::text AS priority, recipe, \
     source_key, source_url, source_info, outputs, metadata, attempts, max_attempts, timeout_secs, \
     error_code, error_message, created_at, updated_at, started_at, finished_at, worker_id, \
-    lease_expires_at, next_attempt_at, cancel_requested_at, trace_id";
+    lease_expires_at, next_attempt_at, cancel_requested_at, trace_id, dead_lettered_at";
 
 /// A job as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -66,6 +66,8 @@ pub struct JobRow {
     pub cancel_requested_at: Option<DateTime<Utc>>,
     /// Trace id of the submitting request.
     pub trace_id: Option<String>,
+    /// When the job's message was dead-lettered.
+    pub dead_lettered_at: Option<DateTime<Utc>>,
 }
 
 impl JobRow {
@@ -179,6 +181,16 @@ pub async fn claim(
     {
         return Ok(ClaimOutcome::Claimed(Box::new(row)));
     }
+    // A cancel asked of a running job whose worker died has nobody left to honour it: finish it.
+    sqlx::query(
+        "UPDATE jobs SET status = 'cancelled', finished_at = now(), lease_expires_at = NULL, \
+           updated_at = now() \
+         WHERE id = $1 AND status = 'running' AND cancel_requested_at IS NOT NULL \
+           AND lease_expires_at < now()",
+    )
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
     let current: Option<(String, Option<String>)> =
         sqlx::query_as("SELECT status::text, worker_id FROM jobs WHERE id = $1")
             .bind(id)
@@ -282,6 +294,45 @@ pub async fn retry_later(
         .bind(delay_secs)
         .fetch_optional(&mut *conn)
         .await?)
+}
+
+/// Ends a running job this worker owns as `cancelled`, once cancellation was asked for.
+pub async fn cancelled(
+    conn: &mut PgConnection,
+    id: Uuid,
+    worker_id: &str,
+) -> Result<Option<JobRow>, DbError> {
+    let sql = format!(
+        "UPDATE jobs SET status = 'cancelled', finished_at = now(), lease_expires_at = NULL, \
+           updated_at = now() \
+         WHERE id = $1 AND status = 'running' AND worker_id = $2 \
+           AND cancel_requested_at IS NOT NULL \
+         RETURNING {JOB_COLUMNS}"
+    );
+    Ok(sqlx::query_as::<_, JobRow>(AssertSqlSafe(sql))
+        .bind(id)
+        .bind(worker_id)
+        .fetch_optional(&mut *conn)
+        .await?)
+}
+
+/// Whether cancellation of the job was asked for (checked often by the worker running it).
+pub async fn cancel_requested(pool: &PgPool, id: Uuid) -> Result<bool, DbError> {
+    let requested: Option<bool> =
+        sqlx::query_scalar("SELECT cancel_requested_at IS NOT NULL FROM jobs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+    Ok(requested.unwrap_or(true))
+}
+
+/// Notes that the job's message went to the dead-letter queue.
+pub async fn mark_dead_lettered(conn: &mut PgConnection, id: Uuid) -> Result<(), DbError> {
+    sqlx::query("UPDATE jobs SET dead_lettered_at = now() WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// Gives a running job back to the queue (graceful shutdown): lease cleared, attempt not counted.

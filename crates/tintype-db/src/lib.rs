@@ -6,10 +6,14 @@
 //! - [`outbox`]: messages written in the same transaction as the state they announce.
 //! - [`events`]: the per-job history.
 
+pub mod announce;
 pub mod args;
 pub mod events;
+pub mod idempotency;
 pub mod jobs;
+pub mod operator;
 pub mod outbox;
+pub mod workers;
 
 use std::time::Duration;
 

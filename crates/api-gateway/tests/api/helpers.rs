@@ -12,8 +12,11 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub env: TestEnv,
-    stops: Vec<(oneshot::Sender<()>, JoinHandle<anyhow::Result<()>>)>,
+    stops: Vec<Option<Service>>,
 }
+
+/// A running in-process service: how to stop it, and its task.
+type Service = (oneshot::Sender<()>, JoinHandle<anyhow::Result<()>>);
 
 /// What to start.
 pub struct Options {
@@ -67,6 +70,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         public_url: None,
         job_max_attempts: 3,
         job_timeout_secs: 60,
+        idempotency_ttl_secs: 3600,
         db_max_connections: 5,
     };
     let gateway = api_gateway::Application::build(gateway_settings)
@@ -74,29 +78,8 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         .expect("build gateway");
     let address = format!("http://127.0.0.1:{}", gateway.port());
     let (tx, stop) = stopper();
-    stops.push((tx, tokio::spawn(gateway.run_until_stopped(stop))));
+    stops.push(Some((tx, tokio::spawn(gateway.run_until_stopped(stop)))));
 
-    if options.worker {
-        let settings = image_worker::Settings {
-            metrics_addr: "127.0.0.1:0".parse().unwrap(),
-            database: env.database_args(),
-            broker: env.broker_args(),
-            storage: env.storage_args(),
-            queues: shared_protocol::Priority::ALL.to_vec(),
-            concurrency: 2,
-            worker_id: Some("test-worker".into()),
-            lease_secs: 30,
-            shutdown_grace_secs: 5,
-            max_source_bytes: 2 * 1024 * 1024,
-            max_pixels: 50_000_000,
-            max_dimension: 30_000,
-        };
-        let worker = image_worker::Application::build(settings)
-            .await
-            .expect("build worker");
-        let (tx, stop) = stopper();
-        stops.push((tx, tokio::spawn(worker.run_until_stopped(stop))));
-    }
     if options.scheduler {
         let settings = scheduler::Settings {
             metrics_addr: "127.0.0.1:0".parse().unwrap(),
@@ -109,17 +92,99 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
             .await
             .expect("build scheduler");
         let (tx, stop) = stopper();
-        stops.push((tx, tokio::spawn(scheduler.run_until_stopped(stop))));
+        stops.push(Some((tx, tokio::spawn(scheduler.run_until_stopped(stop)))));
     }
-    TestApp {
+    let mut app = TestApp {
         address,
         client: reqwest::Client::new(),
         env,
         stops,
+    };
+    if options.worker {
+        app.start_worker(|_| {}).await;
+    }
+    app
+}
+
+/// Settings of an in-process test worker; `start_worker` lets a test adjust them.
+pub fn worker_settings(env: &TestEnv) -> image_worker::Settings {
+    image_worker::Settings {
+        metrics_addr: "127.0.0.1:0".parse().unwrap(),
+        database: env.database_args(),
+        broker: env.broker_args(),
+        storage: env.storage_args(),
+        queues: shared_protocol::Priority::ALL.to_vec(),
+        concurrency: 2,
+        worker_id: Some(format!("test-worker-{}", uuid::Uuid::new_v4().simple())),
+        lease_secs: 30,
+        shutdown_grace_secs: 5,
+        max_source_bytes: 2 * 1024 * 1024,
+        max_pixels: 50_000_000,
+        max_dimension: 30_000,
     }
 }
 
 impl TestApp {
+    /// Starts an in-process worker (settings adjusted by `tweak`); it stops with the app, or
+    /// earlier with `stop_service` and the index returned.
+    pub async fn start_worker(&mut self, tweak: impl FnOnce(&mut image_worker::Settings)) -> usize {
+        let mut settings = worker_settings(&self.env);
+        tweak(&mut settings);
+        let worker = image_worker::Application::build(settings)
+            .await
+            .expect("build worker");
+        let (tx, stop) = stopper();
+        self.stops
+            .push(Some((tx, tokio::spawn(worker.run_until_stopped(stop)))));
+        self.stops.len() - 1
+    }
+
+    /// Stops one service started by this app and waits for it.
+    pub async fn stop_service(&mut self, index: usize) {
+        if let Some((tx, handle)) = self.stops.get_mut(index).and_then(Option::take) {
+            let _ = tx.send(());
+            handle.await.unwrap().unwrap();
+        }
+    }
+
+    /// POSTs to a path of the API with no body.
+    pub async fn post(&self, path: &str) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.address))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// GETs a path of the API as JSON.
+    pub async fn get_json(&self, path: &str) -> Value {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Polls the job until `check` accepts it.
+    pub async fn wait_job(&self, id: &str, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+        tintype_testkit::eventually(Duration::from_secs(60), what, || async {
+            let job: Value = self.get_job(id).await.json().await.ok()?;
+            check(&job).then_some(job)
+        })
+        .await
+    }
+
+    /// Object keys under `outputs/{id}/`.
+    pub async fn output_keys(&self, id: &str) -> Vec<String> {
+        self.env
+            .storage
+            .list(&format!("outputs/{id}/"))
+            .await
+            .unwrap()
+    }
     /// Submits a multipart job.
     pub async fn submit(&self, file: Vec<u8>, file_type: &str, recipe: &str) -> reqwest::Response {
         let form = reqwest::multipart::Form::new()
@@ -163,7 +228,7 @@ impl TestApp {
     pub async fn stop(mut self) {
         // Close the client's keep-alive connections, or graceful shutdown waits out its timeout.
         self.client = reqwest::Client::new();
-        for (tx, handle) in self.stops.drain(..).rev() {
+        for (tx, handle) in self.stops.drain(..).rev().flatten() {
             let _ = tx.send(());
             handle.await.unwrap().unwrap();
         }

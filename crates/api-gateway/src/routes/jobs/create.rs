@@ -4,12 +4,10 @@
 //! outbox row stays and the scheduler's relay publishes it later.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use shared_protocol::events::{EventKind, JOB_EVENT_VERSION, JobEvent};
-use shared_protocol::job::{JobMessage, original_key};
-use shared_protocol::topology::{MESSAGE_TYPE_EVENT, MESSAGE_TYPE_JOB};
-use shared_protocol::{JobStatus, Recipe};
+use shared_protocol::Recipe;
+use shared_protocol::events::EventKind;
+use shared_protocol::job::original_key;
 use tintype_db::NewJob;
-use tintype_db::outbox::NewOutboxMessage;
 use uuid::Uuid;
 
 use super::resource::{JobView, base_url};
@@ -23,8 +21,15 @@ pub async fn create(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let idem_key = idempotency_key(&req)?;
     let submission = upload::read(&req, payload, state.max_upload_bytes).await?;
     let recipe = Recipe::parse(&submission.recipe, &state.recipe_limits)?;
+    let hash = request_hash(&submission.recipe, &submission.file);
+    if let Some(key) = &idem_key
+        && let Some(response) = replay(&req, &state, key, &hash).await?
+    {
+        return Ok(response);
+    }
     if recipe.source.is_some() {
         return Err(ApiError::BadRequest(
             "`source` is for jobs without an upload; this request uploads the image".into(),
@@ -61,7 +66,17 @@ pub async fn create(
         source_info: Some(source_info),
         trace_id: None,
     };
-    let (row, outbox_ids) = insert_with_outbox(&state, &job).await?;
+    let idempotency = idem_key.as_deref().map(|k| (k, hash.as_str()));
+    let Some((row, outbox_ids)) = insert_with_outbox(&state, &job, idempotency).await? else {
+        // A concurrent submit with the same key won; this original is nobody's.
+        if let Err(err) = state.storage.delete(&original_key(id)).await {
+            tracing::warn!(error = %err, "could not remove the original of a lost idempotent race");
+        }
+        let key = idem_key.as_deref().unwrap_or_default();
+        return replay(&req, &state, key, &hash)
+            .await?
+            .ok_or_else(|| ApiError::Conflict(format!("`Idempotency-Key` `{key}` is in use")));
+    };
 
     // Fast path: publish now. On failure the relay publishes later; the client's 202 stands.
     if let Err(err) =
@@ -78,59 +93,90 @@ pub async fn create(
         .json(view))
 }
 
+/// Inserts the job, its history entry and its outbox messages in one transaction, binding the
+/// idempotency key if there is one; `None` when a racing submit took the key first.
 async fn insert_with_outbox(
     state: &AppState,
     job: &NewJob,
-) -> Result<(tintype_db::JobRow, Vec<i64>), ApiError> {
+    idempotency: Option<(&str, &str)>,
+) -> Result<Option<(tintype_db::JobRow, Vec<i64>)>, ApiError> {
     let topology = state.publisher.topology();
-    let message =
-        serde_json::to_vec(&JobMessage::new(job.id)).map_err(|e| ApiError::Internal(e.into()))?;
-    let event = JobEvent {
-        v: JOB_EVENT_VERSION,
-        kind: EventKind::Queued,
-        job_id: job.id,
-        status: JobStatus::Queued,
-        attempt: 0,
-        worker_id: None,
-        at: chrono::Utc::now(),
-        detail: serde_json::Value::Null,
-    };
-    let event_payload = serde_json::to_vec(&event).map_err(|e| ApiError::Internal(e.into()))?;
-
     let mut tx = state.pool.begin().await?;
     let row = tintype_db::jobs::insert(&mut tx, job).await?;
-    tintype_db::events::record(
-        &mut tx,
-        job.id,
-        EventKind::Queued,
-        JobStatus::Queued,
-        0,
-        None,
-        None,
-    )
-    .await?;
-    let job_msg = tintype_db::outbox::insert(
-        &mut tx,
-        &NewOutboxMessage {
-            exchange: topology.jobs_exchange(),
-            routing_key: job.priority.as_str().to_owned(),
-            payload: message,
-            message_type: MESSAGE_TYPE_JOB.to_owned(),
-            headers: serde_json::json!({}),
-        },
-    )
-    .await?;
-    let event_msg = tintype_db::outbox::insert(
-        &mut tx,
-        &NewOutboxMessage {
-            exchange: topology.events_exchange(),
-            routing_key: EventKind::Queued.routing_key().to_owned(),
-            payload: event_payload,
-            message_type: MESSAGE_TYPE_EVENT.to_owned(),
-            headers: serde_json::json!({}),
-        },
-    )
-    .await?;
+    if let Some((key, hash)) = idempotency
+        && !tintype_db::idempotency::bind(
+            &mut tx,
+            job.id,
+            key,
+            hash,
+            state.idempotency_ttl_secs as f64,
+        )
+        .await?
+    {
+        tx.rollback().await?;
+        return Ok(None);
+    }
+    let ids = vec![
+        tintype_db::announce::enqueue(&mut tx, topology, job.id, job.priority).await?,
+        tintype_db::announce::event(&mut tx, topology, &row, EventKind::Queued, None, None)
+            .await?,
+    ];
     tx.commit().await?;
-    Ok((row, vec![job_msg, event_msg]))
+    Ok(Some((row, ids)))
+}
+
+/// The `Idempotency-Key` header, if sent; bounded so it stays an index key, not a payload.
+fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(value) = req.headers().get("Idempotency-Key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 255)
+        .ok_or_else(|| {
+            ApiError::BadRequest(
+                "`Idempotency-Key` must be 1 to 255 visible ASCII characters".into(),
+            )
+        })?;
+    Ok(Some(key.to_owned()))
+}
+
+/// What identifies "the same request" for an idempotency key: the recipe and the image bytes.
+fn request_hash(recipe: &[u8], file: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update((recipe.len() as u64).to_be_bytes());
+    hasher.update(recipe);
+    hasher.update(file);
+    format!("{:x}", hasher.finalize())
+}
+
+/// Answers a repeated submit: the original job (200) for the same request, 409 for another.
+async fn replay(
+    req: &HttpRequest,
+    state: &AppState,
+    key: &str,
+    hash: &str,
+) -> Result<Option<HttpResponse>, ApiError> {
+    let mut conn = state.pool.acquire().await?;
+    let Some((id, stored_hash)) = tintype_db::idempotency::lookup(&mut conn, key).await? else {
+        return Ok(None);
+    };
+    drop(conn);
+    if stored_hash.as_deref() != Some(hash) {
+        return Err(ApiError::Conflict(format!(
+            "`Idempotency-Key` `{key}` was used for a different request (job `{id}`)"
+        )));
+    }
+    let row = tintype_db::jobs::get(&state.pool, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no job `{id}`")))?;
+    let base = base_url(req, state.public_url.as_deref());
+    Ok(Some(
+        HttpResponse::Ok()
+            .insert_header(("Location", format!("{base}/v1/jobs/{id}")))
+            .json(JobView::new(row, &base)),
+    ))
 }

@@ -1,5 +1,6 @@
 //! The jobs resource: submit, read, history, outputs.
 
+pub mod actions;
 pub mod create;
 pub mod get;
 pub mod outputs;

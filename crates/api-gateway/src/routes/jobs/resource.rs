@@ -71,6 +71,10 @@ pub struct JobView {
     pub next_attempt_at: Option<DateTime<Utc>>,
     /// Trace id of the submission.
     pub trace_id: Option<String>,
+    /// When cancellation was asked for (a running job ends `cancelled` shortly after).
+    pub cancel_requested_at: Option<DateTime<Utc>>,
+    /// When its message was dead-lettered (listed by `GET /v1/dead-letters`).
+    pub dead_lettered_at: Option<DateTime<Utc>>,
     /// Related resources.
     pub links: Value,
 }
@@ -128,7 +132,14 @@ impl JobView {
             finished_at: row.finished_at,
             next_attempt_at: row.next_attempt_at,
             trace_id: row.trace_id,
-            links: serde_json::json!({"self": job_url, "events": format!("{job_url}/events")}),
+            cancel_requested_at: row.cancel_requested_at,
+            dead_lettered_at: row.dead_lettered_at,
+            links: serde_json::json!({
+                "self": job_url,
+                "events": format!("{job_url}/events"),
+                "cancel": format!("{job_url}/cancel"),
+                "retry": format!("{job_url}/retry"),
+            }),
         }
     }
 }

@@ -1,0 +1,103 @@
+//! `POST /v1/jobs/{id}/cancel` and `POST /v1/jobs/{id}/retry`: durable state changes, announced
+//! through the outbox like every other transition.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use shared_protocol::events::EventKind;
+use tintype_db::operator::{CancelOutcome, RetryOutcome};
+
+use super::get::parse_id;
+use super::resource::{JobView, base_url};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Cancels a queued or retrying job at once (200), or asks the worker running it to stop (202:
+/// it ends `cancelled` within a second or two). A finished job answers 409.
+pub async fn cancel(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    let topology = state.publisher.topology();
+    let mut tx = state.pool.begin().await?;
+    let (row, done) = match tintype_db::operator::cancel(&mut tx, id).await? {
+        CancelOutcome::Cancelled(row) => (row, true),
+        CancelOutcome::Requested(row) => (row, false),
+        CancelOutcome::AlreadyFinal(status) => {
+            return Err(ApiError::Conflict(format!(
+                "job `{id}` is already {status}; only queued, retrying or running jobs can be cancelled"
+            )));
+        }
+        CancelOutcome::NotFound => return Err(ApiError::NotFound(format!("no job `{id}`"))),
+    };
+    // A running job's `cancelled` event comes from its worker once it has stopped.
+    let ids = if done {
+        vec![
+            tintype_db::announce::event(&mut tx, topology, &row, EventKind::Cancelled, None, None)
+                .await?,
+        ]
+    } else {
+        Vec::new()
+    };
+    tx.commit().await?;
+    publish(&state, &ids).await;
+    tracing::info!(job.id = %id, at_once = done, "cancel requested");
+    let view = JobView::new(*row, &base_url(&req, state.public_url.as_deref()));
+    Ok(if done {
+        HttpResponse::Ok().json(view)
+    } else {
+        HttpResponse::Accepted().json(view)
+    })
+}
+
+/// Queues a failed job again as a new attempt with a fresh attempt budget (202).
+pub async fn retry(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    let topology = state.publisher.topology();
+    let mut tx = state.pool.begin().await?;
+    let budget = i32::try_from(state.job_max_attempts).unwrap_or(i32::MAX);
+    let row = match tintype_db::operator::retry(&mut tx, id, budget).await? {
+        RetryOutcome::Queued(row) => row,
+        RetryOutcome::NotRetryable(status) => {
+            return Err(ApiError::Conflict(format!(
+                "job `{id}` is {status}; only failed jobs can be retried"
+            )));
+        }
+        RetryOutcome::NotFound => return Err(ApiError::NotFound(format!("no job `{id}`"))),
+    };
+    let detail = serde_json::json!({"retried_by": "api"});
+    let ids = vec![
+        tintype_db::announce::enqueue(&mut tx, topology, id, row.priority()).await?,
+        tintype_db::announce::event(
+            &mut tx,
+            topology,
+            &row,
+            EventKind::Queued,
+            None,
+            Some(detail),
+        )
+        .await?,
+    ];
+    tx.commit().await?;
+    publish(&state, &ids).await;
+    tracing::info!(job.id = %id, "failed job queued again");
+    Ok(HttpResponse::Accepted().json(JobView::new(
+        *row,
+        &base_url(&req, state.public_url.as_deref()),
+    )))
+}
+
+/// Publishes now; on failure the scheduler's relay does it later.
+pub async fn publish(state: &AppState, ids: &[i64]) {
+    if ids.is_empty() {
+        return;
+    }
+    if let Err(err) = tintype_broker::outbox::publish_ids(&state.pool, &state.publisher, ids).await
+    {
+        tracing::warn!(error = %err, "publish deferred to the outbox relay");
+    }
+}

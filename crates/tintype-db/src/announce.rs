@@ -1,0 +1,95 @@
+//! Writing what happened to a job where others will learn of it: the job's history, and the
+//! outbox (a job message for the queues, an event for the events exchange), all inside the
+//! caller's transaction so they commit with the state change or not at all.
+
+use serde_json::{Value, json};
+use shared_protocol::Priority;
+use shared_protocol::events::{EventKind, JOB_EVENT_VERSION, JobEvent};
+use shared_protocol::job::JobMessage;
+use shared_protocol::topology::{MESSAGE_TYPE_EVENT, MESSAGE_TYPE_JOB, Topology};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::DbError;
+use crate::jobs::JobRow;
+use crate::outbox::{self, NewOutboxMessage};
+
+/// Appends `kind` to the job's history and queues the event for the events exchange; returns the
+/// outbox row id to publish after commit.
+pub async fn event(
+    conn: &mut PgConnection,
+    topology: &Topology,
+    job: &JobRow,
+    kind: EventKind,
+    worker_id: Option<&str>,
+    detail: Option<Value>,
+) -> Result<i64, DbError> {
+    let status = job.status();
+    crate::events::record(
+        conn,
+        job.id,
+        kind,
+        status,
+        job.attempts,
+        worker_id,
+        detail.as_ref(),
+    )
+    .await?;
+    let event = JobEvent {
+        v: JOB_EVENT_VERSION,
+        kind,
+        job_id: job.id,
+        status,
+        attempt: job.attempts,
+        worker_id: worker_id.map(str::to_owned),
+        at: chrono::Utc::now(),
+        detail: detail.unwrap_or_default(),
+    };
+    outbox::insert(
+        conn,
+        &NewOutboxMessage {
+            exchange: topology.events_exchange(),
+            routing_key: kind.routing_key().to_owned(),
+            payload: serde_json::to_vec(&event).unwrap_or_default(),
+            message_type: MESSAGE_TYPE_EVENT.to_owned(),
+            headers: json!({}),
+        },
+    )
+    .await
+}
+
+/// Queues the job's message for its priority queue; returns the outbox row id.
+pub async fn enqueue(
+    conn: &mut PgConnection,
+    topology: &Topology,
+    job_id: Uuid,
+    priority: Priority,
+) -> Result<i64, DbError> {
+    message(
+        conn,
+        topology.jobs_exchange(),
+        priority.as_str().to_owned(),
+        job_id,
+    )
+    .await
+}
+
+/// Queues the job's message for `exchange` / `routing_key` (a delay tier, the dead letters).
+pub async fn message(
+    conn: &mut PgConnection,
+    exchange: String,
+    routing_key: String,
+    job_id: Uuid,
+) -> Result<i64, DbError> {
+    outbox::insert(
+        conn,
+        &NewOutboxMessage {
+            exchange,
+            routing_key,
+            payload: serde_json::to_vec(&JobMessage::new(job_id)).unwrap_or_default(),
+            message_type: MESSAGE_TYPE_JOB.to_owned(),
+            headers: json!({}),
+        },
+    )
+    .await
+}
