@@ -67,23 +67,35 @@ pub async fn run(ctx: Ctx, options: ConsumeOptions, shutdown: CancellationToken)
         // Reaped here too, so finished tasks do not pile up across reconnects.
         while in_flight.try_join_next().is_some() {}
     }
-    drain(&mut in_flight, options.shutdown_grace).await;
+    drain(&ctx, &mut in_flight, options.shutdown_grace).await;
 }
 
-async fn drain(in_flight: &mut JoinSet<()>, grace: Duration) {
+/// How long handed-back jobs get to reach a step boundary and record the hand-back.
+const HAND_BACK_WAIT: Duration = Duration::from_secs(5);
+
+async fn drain(ctx: &Ctx, in_flight: &mut JoinSet<()>, grace: Duration) {
     if in_flight.is_empty() {
         return;
     }
     tracing::info!(jobs = in_flight.len(), "waiting for in-flight jobs");
     let all_done = async { while in_flight.join_next().await.is_some() {} };
     if tokio::time::timeout(grace, all_done).await.is_err() {
-        // Their deliveries stay unacked; closing the connection returns them to the queue, and the
-        // jobs' leases expire so another worker takes them over.
+        // Each job stops at once, puts itself back to `queued` and requeues its message, so
+        // another worker takes it without waiting for a lease to expire.
         tracing::warn!(
             jobs = in_flight.len(),
             "grace period over; handing unfinished jobs back"
         );
-        in_flight.abort_all();
+        ctx.hand_back.cancel();
+        let all_done = async { while in_flight.join_next().await.is_some() {} };
+        if tokio::time::timeout(HAND_BACK_WAIT, all_done)
+            .await
+            .is_err()
+        {
+            // Stuck: their unacked deliveries return when the connection closes, and the leases
+            // expire so another worker takes over.
+            in_flight.abort_all();
+        }
     }
 }
 
@@ -158,7 +170,7 @@ async fn consume(
     }
     // Finish in-flight work while the channel is still open, so their acks can go through.
     let grace = options.shutdown_grace;
-    drain(in_flight, grace).await;
+    drain(ctx, in_flight, grace).await;
     let _ = channel
         .close(200, ShortString::from("shutdown".to_owned()))
         .await;

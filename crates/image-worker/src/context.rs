@@ -30,6 +30,8 @@ pub struct Context {
     pub metrics: WorkerMetrics,
     /// Running jobs and totals, for the worker registry.
     pub activity: Activity,
+    /// Cancelled when the shutdown grace period is over: running jobs stop and are handed back.
+    pub hand_back: tokio_util::sync::CancellationToken,
 }
 
 /// Shared handle.

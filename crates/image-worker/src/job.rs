@@ -157,7 +157,15 @@ async fn handle_message(ctx: Ctx, delivery: Delivery, message: JobMessage) {
                 duration_ms = started.elapsed().as_millis() as u64,
                 "job attempt finished"
             );
-            let _ = delivery.acker.ack(BasicAckOptions::default()).await;
+            if outcome == "released" {
+                let requeue = BasicNackOptions {
+                    requeue: true,
+                    multiple: false,
+                };
+                let _ = delivery.acker.nack(requeue).await;
+            } else {
+                let _ = delivery.acker.ack(BasicAckOptions::default()).await;
+            }
             publish_now(&ctx, &ids).await;
         }
         Err(err) => {
@@ -232,6 +240,14 @@ async fn finish(
                     tracing::info!("job cancelled while running");
                     ids.push(record(&mut tx, ctx, &row, EventKind::Cancelled, None).await?);
                     "cancelled"
+                }
+                None if ctx.hand_back.is_cancelled() => {
+                    if tintype_db::jobs::release(&mut tx, job.id, worker).await? {
+                        tracing::info!("shutting down; job handed back to the queue");
+                        "released"
+                    } else {
+                        "stopped"
+                    }
                 }
                 // The lease was taken over: the new owner finishes the job.
                 None => "stopped",
@@ -405,7 +421,13 @@ async fn heartbeat(ctx: Ctx, job_id: uuid::Uuid, stop: StopFlag) {
     let period = Duration::from_secs_f64(f64::from(ctx.lease_secs) / 3.0);
     let mut last_beat = Instant::now();
     loop {
-        tokio::time::sleep(CANCEL_POLL.min(period)).await;
+        tokio::select! {
+            () = ctx.hand_back.cancelled() => {
+                stop.stop();
+                return;
+            }
+            () = tokio::time::sleep(CANCEL_POLL.min(period)) => {}
+        }
         if matches!(
             tintype_db::jobs::cancel_requested(&ctx.pool, job_id).await,
             Ok(true)

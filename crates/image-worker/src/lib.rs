@@ -66,6 +66,7 @@ impl Application {
             lease_secs: settings.lease_secs.max(3),
             metrics,
             activity: registry::Activity::default(),
+            hand_back: CancellationToken::new(),
         });
         let readiness: ReadinessCheck = Arc::new(move || {
             let (pool, publisher, storage) = (pool.clone(), publisher.clone(), storage.clone());

@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod images;
+pub mod jobs;
 pub mod process;
 
 use std::time::Duration;

@@ -118,8 +118,7 @@ async fn insert_with_outbox(
     }
     let ids = vec![
         tintype_db::announce::enqueue(&mut tx, topology, job.id, job.priority).await?,
-        tintype_db::announce::event(&mut tx, topology, &row, EventKind::Queued, None, None)
-            .await?,
+        tintype_db::announce::event(&mut tx, topology, &row, EventKind::Queued, None, None).await?,
     ];
     tx.commit().await?;
     Ok(Some((row, ids)))
