@@ -241,16 +241,18 @@ async fn finish(
                     ids.push(record(&mut tx, ctx, &row, EventKind::Cancelled, None).await?);
                     "cancelled"
                 }
-                None if ctx.hand_back.is_cancelled() => {
-                    if tintype_db::jobs::release(&mut tx, job.id, worker).await? {
+                None => {
+                    // Shutting down past the grace period: back to the queue for another worker.
+                    // Otherwise the lease was taken over and the new owner finishes the job.
+                    let released = ctx.hand_back.is_cancelled()
+                        && tintype_db::jobs::release(&mut tx, job.id, worker).await?;
+                    if released {
                         tracing::info!("shutting down; job handed back to the queue");
                         "released"
                     } else {
                         "stopped"
                     }
                 }
-                // The lease was taken over: the new owner finishes the job.
-                None => "stopped",
             }
         }
         Err(JobError::Abort { code, message }) => {
