@@ -9,6 +9,7 @@
 
 pub mod images;
 pub mod process;
+pub mod stub;
 
 use std::time::Duration;
 
