@@ -30,6 +30,9 @@ pub enum ApiError {
     /// No such job or output.
     #[error("{0}")]
     NotFound(String),
+    /// The resource's state does not allow the request.
+    #[error("{0}")]
+    Conflict(String),
     /// A dependency is down; the client may retry.
     #[error("{what} is unavailable")]
     Unavailable {
@@ -94,6 +97,7 @@ impl ApiError {
             Self::Image(err) => err.code(),
             Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
             Self::NotFound(_) => ErrorCode::NotFound,
+            Self::Conflict(_) => ErrorCode::Conflict,
             Self::Unavailable { .. } => ErrorCode::ServiceUnavailable,
             Self::Internal(_) => ErrorCode::Internal,
         }
@@ -109,6 +113,7 @@ impl ApiError {
             ErrorCode::ImageTooLarge => "The image exceeds a limit",
             ErrorCode::RecipeNotApplicable => "The recipe cannot be applied to this image",
             ErrorCode::NotFound => "Not found",
+            ErrorCode::Conflict => "Conflict with the resource's state",
             ErrorCode::ServiceUnavailable => "Service unavailable",
             _ => "Internal error",
         }

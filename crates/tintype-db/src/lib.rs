@@ -5,11 +5,13 @@
 //!   `UPDATE … WHERE status IN (…) RETURNING`.
 //! - [`outbox`]: messages written in the same transaction as the state they announce.
 //! - [`events`]: the per-job history.
+//! - [`webhooks`]: webhook deliveries (queued by a trigger on final states) and their attempts.
 
 pub mod args;
 pub mod events;
 pub mod jobs;
 pub mod outbox;
+pub mod webhooks;
 
 use std::time::Duration;
 

@@ -2,6 +2,7 @@
 
 pub mod health;
 pub mod jobs;
+pub mod webhooks;
 
 use actix_web::web;
 
@@ -14,6 +15,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("", web::post().to(jobs::create::create))
                 .route("/{id}", web::get().to(jobs::get::get))
                 .route("/{id}/events", web::get().to(jobs::get::events))
+                .route("/{id}/webhooks", web::get().to(webhooks::list))
+                .route(
+                    "/{id}/webhooks/redeliver",
+                    web::post().to(webhooks::redeliver),
+                )
                 .route(
                     "/{id}/outputs/{name}",
                     web::get().to(jobs::outputs::download),

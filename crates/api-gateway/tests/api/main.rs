@@ -8,3 +8,4 @@ mod helpers;
 mod jobs;
 mod outbox;
 mod process;
+mod webhooks;
