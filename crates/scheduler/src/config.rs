@@ -21,6 +21,36 @@ pub struct Settings {
     /// their own messages right after commit, so the relay only picks up what they could not.
     #[arg(long, env = "TINTYPE_RELAY_MIN_AGE_MS", default_value_t = 2000)]
     pub relay_min_age_ms: u64,
+    /// CIDRs, addresses or host names exempted from the outbound guard, comma-separated
+    /// (e.g. `10.1.0.0/16,hooks.internal`); empty refuses every private address.
+    #[arg(long, env = "TINTYPE_OUTBOUND_ALLOW", default_value = "", value_parser = tintype_outbound::Allowlist::parse)]
+    pub outbound_allow: tintype_outbound::Allowlist,
+    /// Webhook signing secrets, comma-separated, newest first (`whsec_<base64>` or raw, ≥ 16
+    /// bytes); each one signs, so receivers verify through a rotation. Empty sends unsigned.
+    #[arg(
+        long,
+        env = "TINTYPE_WEBHOOK_SECRETS",
+        default_value = "",
+        hide_env_values = true
+    )]
+    pub webhook_secrets: String,
+    /// Attempts per webhook delivery, the first included.
+    #[arg(long, env = "TINTYPE_WEBHOOK_MAX_ATTEMPTS", default_value_t = 8)]
+    pub webhook_max_attempts: u32,
+    /// Delay after a webhook's first failed attempt, in milliseconds; each further failure
+    /// triples it (±20 % jitter): 8 attempts span about a day with the default.
+    #[arg(long, env = "TINTYPE_WEBHOOK_BACKOFF_MS", default_value_t = 60_000)]
+    pub webhook_backoff_ms: u64,
+    /// Time a webhook receiver has to answer, in milliseconds.
+    #[arg(long, env = "TINTYPE_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000)]
+    pub webhook_timeout_ms: u64,
+    /// How often due webhook deliveries are looked for, in milliseconds.
+    #[arg(long, env = "TINTYPE_WEBHOOK_INTERVAL_MS", default_value_t = 500)]
+    pub webhook_interval_ms: u64,
+    /// Base URL clients reach the gateway at, for download links in webhook payloads (links are
+    /// null when unset).
+    #[arg(long, env = "TINTYPE_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 #[cfg(test)]
@@ -39,5 +69,15 @@ mod tests {
         let cli = Cli::try_parse_from(["scheduler", "--database-url", "postgres://db/x"]).unwrap();
         assert_eq!(cli.settings.relay_interval_ms, 500);
         assert_eq!(cli.settings.database.database_url, "postgres://db/x");
+        assert_eq!(cli.settings.webhook_max_attempts, 8);
+        assert!(cli.settings.outbound_allow.is_empty());
+        let bad = Cli::try_parse_from([
+            "scheduler",
+            "--database-url",
+            "postgres://db/x",
+            "--outbound-allow",
+            "10.0.0.0/99",
+        ]);
+        assert!(bad.is_err());
     }
 }

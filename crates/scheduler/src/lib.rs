@@ -2,11 +2,13 @@
 //!
 //! - [`config`]: settings from flags and the environment.
 //! - [`relay`]: the outbox relay.
+//! - [`webhooks`]: signed webhook delivery with retries, every attempt recorded.
 //!
 //! [`Application::build`] binds the operations port (port 0 allowed) so tests run it in-process.
 
 pub mod config;
 pub mod relay;
+pub mod webhooks;
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -26,6 +28,7 @@ pub struct Application {
     pool: sqlx::PgPool,
     publisher: Publisher,
     relay_metrics: relay::RelayMetrics,
+    deliverer: webhooks::Deliverer,
     ops: OpsServer,
 }
 
@@ -58,6 +61,44 @@ impl Application {
             "Messages waiting in the outbox",
             relay_metrics.pending.clone(),
         );
+        let signer = webhooks::Signer::parse(&settings.webhook_secrets)
+            .map_err(|e| anyhow::anyhow!("TINTYPE_WEBHOOK_SECRETS: {e}"))?;
+        if signer.is_empty() {
+            tracing::warn!("TINTYPE_WEBHOOK_SECRETS is empty: webhooks go out unsigned");
+        }
+        // Webhook receivers answer directly; a redirect is a failed attempt, not a detour.
+        let outbound = tintype_outbound::Outbound::new(
+            tintype_outbound::Guard::new(settings.outbound_allow.clone()),
+            &tintype_outbound::ClientOptions {
+                max_redirects: 0,
+                user_agent: "tintype-webhooks".into(),
+                ..Default::default()
+            },
+        )?;
+        let webhook_metrics = webhooks::WebhookMetrics::default();
+        registry.register(
+            "webhooks_delivered",
+            "Webhook attempts the receiver accepted",
+            webhook_metrics.delivered.clone(),
+        );
+        registry.register(
+            "webhook_attempts_failed",
+            "Webhook attempts that failed",
+            webhook_metrics.failed_attempts.clone(),
+        );
+        let deliverer = webhooks::Deliverer {
+            pool: pool.clone(),
+            outbound,
+            signer,
+            policy: webhooks::Policy {
+                max_attempts: settings.webhook_max_attempts.clamp(1, 100) as i32,
+                backoff_base: Duration::from_millis(settings.webhook_backoff_ms),
+                timeout: Duration::from_millis(settings.webhook_timeout_ms.max(1)),
+                interval: Duration::from_millis(settings.webhook_interval_ms.max(10)),
+                public_url: settings.public_url.clone().filter(|u| !u.is_empty()),
+            },
+            metrics: webhook_metrics,
+        };
         let readiness: ReadinessCheck = {
             let (pool, publisher) = (pool.clone(), publisher.clone());
             Arc::new(move || {
@@ -85,6 +126,7 @@ impl Application {
             pool,
             publisher,
             relay_metrics,
+            deliverer,
             ops,
         })
     }
@@ -106,9 +148,11 @@ impl Application {
             self.relay_metrics.clone(),
             token.clone(),
         ));
+        let webhooks = tokio::spawn(webhooks::run(self.deliverer.clone(), token.clone()));
         shutdown.await;
         token.cancel();
         relay.await.context("relay task")?;
+        webhooks.await.context("webhook task")?;
         ops.stop(true).await;
         self.pool.close().await;
         tracing::info!("scheduler stopped");

@@ -5,6 +5,7 @@
 //!   `UPDATE … WHERE status IN (…) RETURNING`.
 //! - [`outbox`]: messages written in the same transaction as the state they announce.
 //! - [`events`]: the per-job history.
+//! - [`webhooks`]: webhook deliveries (queued by a trigger on final states) and their attempts.
 
 pub mod announce;
 pub mod args;
@@ -13,6 +14,7 @@ pub mod idempotency;
 pub mod jobs;
 pub mod operator;
 pub mod outbox;
+pub mod webhooks;
 pub mod workers;
 
 use std::time::Duration;

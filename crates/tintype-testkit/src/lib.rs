@@ -10,6 +10,7 @@
 pub mod images;
 pub mod jobs;
 pub mod process;
+pub mod stub;
 
 use std::time::Duration;
 

@@ -3,6 +3,7 @@
 pub mod health;
 pub mod jobs;
 pub mod operations;
+pub mod webhooks;
 
 use actix_web::web;
 
@@ -19,6 +20,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/{id}/events", web::get().to(jobs::get::events))
                 .route("/{id}/cancel", web::post().to(jobs::actions::cancel))
                 .route("/{id}/retry", web::post().to(jobs::actions::retry))
+                .route("/{id}/webhooks", web::get().to(webhooks::list))
+                .route(
+                    "/{id}/webhooks/redeliver",
+                    web::post().to(webhooks::redeliver),
+                )
                 .route(
                     "/{id}/outputs/{name}",
                     web::get().to(jobs::outputs::download),

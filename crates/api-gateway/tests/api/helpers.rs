@@ -81,13 +81,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     stops.push(Some((tx, tokio::spawn(gateway.run_until_stopped(stop)))));
 
     if options.scheduler {
-        let settings = scheduler::Settings {
-            metrics_addr: "127.0.0.1:0".parse().unwrap(),
-            database: env.database_args(),
-            broker: env.broker_args(),
-            relay_interval_ms: 100,
-            relay_min_age_ms: 200,
-        };
+        let settings = scheduler_settings(&env);
         let scheduler = scheduler::Application::build(settings)
             .await
             .expect("build scheduler");
@@ -121,6 +115,25 @@ pub fn worker_settings(env: &TestEnv) -> image_worker::Settings {
         max_source_bytes: 2 * 1024 * 1024,
         max_pixels: 50_000_000,
         max_dimension: 30_000,
+    }
+}
+
+/// Scheduler settings for `env`: fast relay and webhooks, loopback receivers allowed.
+pub fn scheduler_settings(env: &TestEnv) -> scheduler::Settings {
+    scheduler::Settings {
+        metrics_addr: "127.0.0.1:0".parse().unwrap(),
+        database: env.database_args(),
+        broker: env.broker_args(),
+        relay_interval_ms: 100,
+        relay_min_age_ms: 200,
+        // Our own receivers listen on loopback: allow it explicitly, as operators would.
+        outbound_allow: tintype_outbound::Allowlist::parse("127.0.0.1").unwrap(),
+        webhook_secrets: "whsec_dGVzdC1zZWNyZXQtZm9yLXRpbnR5cGUtMDEyMzQ1Njc4OQ==".into(),
+        webhook_max_attempts: 3,
+        webhook_backoff_ms: 100,
+        webhook_timeout_ms: 2000,
+        webhook_interval_ms: 50,
+        public_url: None,
     }
 }
 

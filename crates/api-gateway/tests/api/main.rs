@@ -9,3 +9,4 @@ mod helpers;
 mod jobs;
 mod outbox;
 mod process;
+mod webhooks;

@@ -41,11 +41,8 @@ async fn with_rabbitmq_unreachable_at_submit_the_job_is_accepted_and_processed_l
 
     // The scheduler's relay reaches RabbitMQ and publishes; the worker runs the job.
     let relay = scheduler::Application::build(scheduler::Settings {
-        metrics_addr: "127.0.0.1:0".parse().unwrap(),
-        database: app.env.database_args(),
-        broker: app.env.broker_args(),
-        relay_interval_ms: 100,
         relay_min_age_ms: 0,
+        ..crate::helpers::scheduler_settings(&app.env)
     })
     .await
     .unwrap();
