@@ -59,6 +59,7 @@ pub async fn handle(ctx: Ctx, delivery: Delivery) {
                 version = other.v,
                 "job message of an unknown version; dead-lettering it"
             );
+            ctx.metrics.dead_letters.inc();
             let _ = delivery
                 .acker
                 .reject(BasicRejectOptions { requeue: false })
@@ -67,6 +68,7 @@ pub async fn handle(ctx: Ctx, delivery: Delivery) {
         }
         Err(err) => {
             tracing::error!(error = %err, "unreadable job message; dead-lettering it");
+            ctx.metrics.dead_letters.inc();
             let _ = delivery
                 .acker
                 .reject(BasicRejectOptions { requeue: false })
@@ -74,14 +76,16 @@ pub async fn handle(ctx: Ctx, delivery: Delivery) {
             return;
         }
     };
-    let span = tracing::info_span!("job", job.id = %message.job_id, worker.id = %ctx.worker_id);
+    let span = crate::trace::consume_span(&delivery, &message, &ctx.worker_id);
     handle_message(ctx, delivery, message)
         .instrument(span)
         .await;
 }
 
 async fn handle_message(ctx: Ctx, delivery: Delivery, message: JobMessage) {
-    let claimed = with_db_retry("claim", || claim(&ctx, &message)).await;
+    let claimed = with_db_retry("claim", || claim(&ctx, &message))
+        .instrument(tintype_telemetry::propagation::db_span("UPDATE", "jobs"))
+        .await;
     let (job, outbox_ids) = match claimed {
         Ok((ClaimOutcome::Claimed(job), ids)) => (*job, ids),
         Ok((ClaimOutcome::NotFound, _)) => {
@@ -146,7 +150,9 @@ async fn handle_message(ctx: Ctx, delivery: Delivery, message: JobMessage) {
         .processing_seconds
         .observe(started.elapsed().as_secs_f64());
 
-    let finished = with_db_retry("record outcome", || finish(&ctx, &job, &result)).await;
+    let finished = with_db_retry("record outcome", || finish(&ctx, &job, &result))
+        .instrument(tintype_telemetry::propagation::db_span("UPDATE", "jobs"))
+        .await;
     match finished {
         Ok((outcome, ids)) => {
             ctx.metrics.outcome(outcome);
@@ -253,7 +259,7 @@ async fn finish(
                                 routing_key: Topology::retry_routing_key(tier, job.priority()),
                                 payload,
                                 message_type: MESSAGE_TYPE_JOB.to_owned(),
-                                headers: json!({}),
+                                headers: tintype_telemetry::propagation::current_headers_json(),
                             },
                         )
                         .await?,
@@ -350,7 +356,7 @@ async fn record(
             routing_key: kind.routing_key().to_owned(),
             payload: serde_json::to_vec(&event).unwrap_or_default(),
             message_type: MESSAGE_TYPE_EVENT.to_owned(),
-            headers: json!({}),
+            headers: tintype_telemetry::propagation::current_headers_json(),
         },
     )
     .await

@@ -69,7 +69,7 @@ pub async fn run(ctx: &Ctx, job: &JobRow, stop: &StopFlag) -> Result<Vec<OutputR
     let source: Bytes = ctx
         .storage
         .get(key, ctx.limits.max_source_bytes)
-        .instrument(tracing::info_span!("download_source", key))
+        .instrument(tracing::info_span!("download original", key))
         .await?;
     ctx.metrics.bytes_in.inc_by(source.len() as u64);
     stop.check()?;
@@ -90,9 +90,10 @@ pub async fn run(ctx: &Ctx, job: &JobRow, stop: &StopFlag) -> Result<Vec<OutputR
         blocking("decode", move || {
             Prepared::prepare_with(&source, &recipe, &limits, overlays)
         })
-        .instrument(tracing::info_span!("decode"))
+        .instrument(tracing::info_span!("prepare"))
         .await?
     };
+    ctx.metrics.steps(prepared.timings(), None);
     let prepared = Arc::new(prepared);
     stop.check()?;
 
@@ -105,6 +106,8 @@ pub async fn run(ctx: &Ctx, job: &JobRow, stop: &StopFlag) -> Result<Vec<OutputR
                 .instrument(tracing::info_span!("render", output = %output.name))
                 .await?
         };
+        ctx.metrics
+            .steps(&encoded.timings, Some(encoded.format.as_str()));
         stop.check()?;
         let key = output_key(job.id, &encoded.name, encoded.format.extension());
         let size = encoded.bytes.len() as u64;
@@ -114,7 +117,7 @@ pub async fn run(ctx: &Ctx, job: &JobRow, stop: &StopFlag) -> Result<Vec<OutputR
                 Bytes::from(encoded.bytes),
                 encoded.format.content_type(),
             )
-            .instrument(tracing::info_span!("upload", key = %key, size_bytes = size))
+            .instrument(tracing::info_span!("upload", output = %encoded.name, size_bytes = size))
             .await?;
         ctx.metrics.bytes_out.inc_by(size);
         records.push(OutputRecord {

@@ -2,6 +2,7 @@
 
 pub mod health;
 pub mod jobs;
+pub mod metrics;
 
 use actix_web::web;
 
@@ -9,6 +10,7 @@ use actix_web::web;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
+        .route("/metrics", web::get().to(metrics::metrics))
         .service(
             web::scope("/v1/jobs")
                 .route("", web::post().to(jobs::create::create))

@@ -10,11 +10,14 @@ use shared_protocol::topology::{MESSAGE_TYPE_EVENT, MESSAGE_TYPE_JOB};
 use shared_protocol::{JobStatus, Recipe};
 use tintype_db::NewJob;
 use tintype_db::outbox::NewOutboxMessage;
+use tintype_telemetry::propagation;
+use tracing::Instrument as _;
 use uuid::Uuid;
 
 use super::resource::{JobView, base_url};
 use super::upload;
 use crate::error::ApiError;
+use crate::metrics::{GatewayMetrics, PriorityLabel};
 use crate::state::AppState;
 
 /// Accepts a job.
@@ -59,9 +62,20 @@ pub async fn create(
         source_key: Some(key),
         source_url: None,
         source_info: Some(source_info),
-        trace_id: None,
+        trace_id: propagation::current_trace_id(),
     };
-    let (row, outbox_ids) = insert_with_outbox(&state, &job).await?;
+    let (row, outbox_ids) = insert_with_outbox(&state, &job)
+        .instrument(propagation::db_span("INSERT", "jobs"))
+        .await?;
+    if let Some(metrics) = req.app_data::<web::Data<GatewayMetrics>>() {
+        metrics
+            .jobs_accepted
+            .get_or_create(&PriorityLabel {
+                priority: recipe.priority.as_str().to_owned(),
+            })
+            .inc();
+        metrics.upload_bytes.inc_by(file.len() as u64);
+    }
 
     // Fast path: publish now. On failure the relay publishes later; the client's 202 stands.
     if let Err(err) =
@@ -83,6 +97,8 @@ async fn insert_with_outbox(
     job: &NewJob,
 ) -> Result<(tintype_db::JobRow, Vec<i64>), ApiError> {
     let topology = state.publisher.topology();
+    // Captured now, inside the request's span: the relay may publish these rows much later.
+    let trace_headers = propagation::current_headers_json();
     let message =
         serde_json::to_vec(&JobMessage::new(job.id)).map_err(|e| ApiError::Internal(e.into()))?;
     let event = JobEvent {
@@ -116,7 +132,7 @@ async fn insert_with_outbox(
             routing_key: job.priority.as_str().to_owned(),
             payload: message,
             message_type: MESSAGE_TYPE_JOB.to_owned(),
-            headers: serde_json::json!({}),
+            headers: trace_headers.clone(),
         },
     )
     .await?;
@@ -127,7 +143,7 @@ async fn insert_with_outbox(
             routing_key: EventKind::Queued.routing_key().to_owned(),
             payload: event_payload,
             message_type: MESSAGE_TYPE_EVENT.to_owned(),
-            headers: serde_json::json!({}),
+            headers: trace_headers,
         },
     )
     .await?;
