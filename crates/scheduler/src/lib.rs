@@ -2,10 +2,12 @@
 //!
 //! - [`config`]: settings from flags and the environment.
 //! - [`relay`]: the outbox relay.
+//! - [`queues`]: queue depth and oldest-job age gauges, for autoscaling.
 //!
 //! [`Application::build`] binds the operations port (port 0 allowed) so tests run it in-process.
 
 pub mod config;
+pub mod queues;
 pub mod relay;
 
 use std::future::Future;
@@ -26,6 +28,7 @@ pub struct Application {
     pool: sqlx::PgPool,
     publisher: Publisher,
     relay_metrics: relay::RelayMetrics,
+    queue_metrics: queues::QueueMetrics,
     ops: OpsServer,
 }
 
@@ -42,7 +45,9 @@ impl Application {
             settings.broker.topology(),
         );
         let relay_metrics = relay::RelayMetrics::default();
-        let mut registry = Registry::with_prefix("tintype_scheduler");
+        let mut root = Registry::with_prefix("tintype");
+        let queue_metrics = queues::QueueMetrics::register(&mut root);
+        let registry = root.sub_registry_with_prefix("scheduler");
         registry.register(
             "outbox_published",
             "Messages published by the outbox relay",
@@ -74,17 +79,14 @@ impl Application {
                 })
             })
         };
-        let ops = OpsServer::bind(
-            settings.metrics_addr,
-            readiness,
-            Arc::new(Mutex::new(registry)),
-        )?;
+        let ops = OpsServer::bind(settings.metrics_addr, readiness, Arc::new(Mutex::new(root)))?;
         tracing::info!(metrics_port = ops.port(), "scheduler ready");
         Ok(Self {
             settings,
             pool,
             publisher,
             relay_metrics,
+            queue_metrics,
             ops,
         })
     }
@@ -106,9 +108,16 @@ impl Application {
             self.relay_metrics.clone(),
             token.clone(),
         ));
+        let queues = tokio::spawn(queues::run(
+            self.pool.clone(),
+            self.publisher.clone(),
+            self.queue_metrics.clone(),
+            token.clone(),
+        ));
         shutdown.await;
         token.cancel();
         relay.await.context("relay task")?;
+        queues.await.context("queue sampling task")?;
         ops.stop(true).await;
         self.pool.close().await;
         tracing::info!("scheduler stopped");

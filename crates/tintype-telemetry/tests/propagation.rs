@@ -3,7 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use actix_web::{App, HttpResponse, test, web};
+use actix_web::test as actix_test;
+use actix_web::{App, HttpResponse, web};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
@@ -73,7 +74,7 @@ async fn an_incoming_traceparent_becomes_the_parent_of_the_request_span() {
     let _guard = tracing::subscriber::set_default(subscriber);
     let mut registry = prometheus_client::registry::Registry::default();
     let metrics = HttpMetrics::register(&mut registry);
-    let app = test::init_service(
+    let app = actix_test::init_service(
         App::new()
             .app_data(web::Data::new(metrics))
             .wrap(actix_web::middleware::from_fn(trace_requests))
@@ -86,11 +87,11 @@ async fn an_incoming_traceparent_becomes_the_parent_of_the_request_span() {
     )
     .await;
     let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
-    let req = test::TestRequest::get()
+    let req = actix_test::TestRequest::get()
         .uri("/v1/jobs/123")
         .insert_header(("traceparent", format!("00-{trace}-00f067aa0ba902b7-01")))
         .to_request();
-    let body = test::call_and_read_body(&app, req).await;
+    let body = actix_test::call_and_read_body(&app, req).await;
     assert_eq!(body, trace.as_bytes());
     provider.force_flush().unwrap();
     let spans = exporter.get_finished_spans().unwrap();

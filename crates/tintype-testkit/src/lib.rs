@@ -8,6 +8,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod images;
+pub mod openmetrics;
+pub mod otlp;
 pub mod process;
 
 use std::time::Duration;

@@ -6,5 +6,6 @@
 mod bad_input;
 mod helpers;
 mod jobs;
+mod observability;
 mod outbox;
 mod process;
