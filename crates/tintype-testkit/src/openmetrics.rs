@@ -70,9 +70,8 @@ pub fn parse(text: &str) -> Result<Vec<Sample>, String> {
     let mut families: BTreeMap<String, String> = BTreeMap::new();
     let mut helped = BTreeSet::new();
     let mut samples = Vec::new();
-    let mut lines = text.lines().peekable();
     let mut saw_eof = false;
-    while let Some(line) = lines.next() {
+    for line in text.lines() {
         if saw_eof {
             return Err(format!("content after # EOF: {line:?}"));
         }
