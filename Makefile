@@ -32,7 +32,7 @@ demo-stop:
 test: deps stack test-rust check-deploy
 
 test-rust:
-	@eval "$$(scripts/stack.sh env)"; $(CARGO) test --locked --workspace --no-fail-fast
+	@eval "$$(scripts/stack.sh env)"; TINTYPE_TEST_BINARIES_BUILT=1 $(CARGO) test --locked --workspace --no-fail-fast
 
 ## Deployment files: kustomize overlays, KEDA objects, compose, Dockerfiles (tools pinned, in a venv).
 ## Their consistency with the code is `cargo test -p deploy-check`, part of test-rust.

@@ -4,6 +4,7 @@
 //! - [`routes`]: one module per resource (`routes/jobs/create.rs`, `get.rs`, `outputs.rs`, …).
 //! - [`error`]: the one error type, rendered as problem+json with a stable code.
 //! - [`state`]: what handlers share.
+//! - [`metrics`]: what `/metrics` exports.
 //!
 //! [`Application::build`] binds the listener (port 0 allowed) and connects everything, so tests
 //! run the real gateway in-process; [`Application::run_until_stopped`] serves until the shutdown
@@ -11,6 +12,7 @@
 
 pub mod config;
 pub mod error;
+pub mod metrics;
 pub mod routes;
 pub mod state;
 
@@ -65,14 +67,27 @@ impl Application {
             .with_context(|| format!("binding {}", settings.http_addr))?;
         let port = listener.local_addr()?.port();
         let data = web::Data::new(state);
+        let (gateway_metrics, http_metrics, registry) = metrics::register();
+        let (gateway_metrics, http_metrics, registry) = (
+            web::Data::new(gateway_metrics),
+            web::Data::new(http_metrics),
+            web::Data::new(registry),
+        );
         let server =
             HttpServer::new(move || {
                 App::new()
                     .app_data(data.clone())
+                    .app_data(gateway_metrics.clone())
+                    .app_data(http_metrics.clone())
+                    .app_data(registry.clone())
                     .app_data(web::PathConfig::default().error_handler(|err, _| {
                         error::ApiError::BadRequest(err.to_string()).into()
                     }))
                     .wrap(actix_web::middleware::Logger::new("%r %s %Dms").log_target("http"))
+                    // Outermost, so the request span covers the access log line and the handler.
+                    .wrap(actix_web::middleware::from_fn(
+                        tintype_telemetry::http::trace_requests,
+                    ))
                     .configure(routes::configure)
                     .default_service(web::to(|| async {
                         Err::<actix_web::HttpResponse, _>(error::ApiError::NotFound(

@@ -27,17 +27,21 @@ enum Command {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse_from(with_default_subcommand(std::env::args().collect()));
-    tintype_telemetry::init("api-gateway")?;
-    match cli.command {
+    let telemetry = tintype_telemetry::init("api-gateway")?;
+    let result = match cli.command {
         Command::Migrate { database, storage } => {
             api_gateway::migrate(&database.database_url, &storage.config()).await
         }
-        Command::Serve(settings) => {
-            let app = api_gateway::Application::build(*settings).await?;
-            app.run_until_stopped(tintype_telemetry::shutdown_signal())
-                .await
-        }
-    }
+        Command::Serve(settings) => serve(*settings).await,
+    };
+    telemetry.shutdown().await;
+    result
+}
+
+async fn serve(settings: api_gateway::Settings) -> anyhow::Result<()> {
+    let app = api_gateway::Application::build(settings).await?;
+    app.run_until_stopped(tintype_telemetry::shutdown_signal())
+        .await
 }
 
 /// Inserts `serve` when no subcommand is named, so `api-gateway` and `api-gateway --http-addr …`

@@ -36,6 +36,7 @@ mod probe;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use image::DynamicImage;
 
@@ -94,6 +95,7 @@ pub struct Prepared {
     limits: Limits,
     overlays: Overlays,
     source: ProbeInfo,
+    timings: StepTimings,
 }
 
 impl std::fmt::Debug for Prepared {
@@ -105,6 +107,17 @@ impl std::fmt::Debug for Prepared {
             .field("source", &self.source)
             .finish()
     }
+}
+
+/// Where the CPU time of a step went, for the worker's metrics.
+#[derive(Debug, Clone, Default)]
+pub struct StepTimings {
+    /// Probing and decoding (zero for a render).
+    pub decode: Duration,
+    /// Each operation in order, by name.
+    pub operations: Vec<(&'static str, Duration)>,
+    /// Encoding (zero for a prepare).
+    pub encode: Duration,
 }
 
 /// One encoded output.
@@ -122,6 +135,8 @@ pub struct Encoded {
     pub bytes: Vec<u8>,
     /// BlurHash placeholder, when the output asked for one.
     pub blurhash: Option<String>,
+    /// Time spent in this output's operations and its encoding.
+    pub timings: StepTimings,
 }
 
 impl Prepared {
@@ -144,6 +159,9 @@ impl Prepared {
         overlays: Overlays,
     ) -> Result<Prepared, EngineError> {
         guard(|| {
+            let mut timings = StepTimings::default();
+            let decoding = tracing::info_span!("decode", otel.name = "decode").entered();
+            let started = Instant::now();
             let header = probe::header(bytes, limits)?;
             let orientation = orient::exif_orientation(bytes, header.kind);
             let swapped = orientation.is_some_and(|o| {
@@ -156,13 +174,21 @@ impl Prepared {
             let shrink = plan::shrink_factor(&header, recipe, swapped);
             let grey = plan::grey_first(recipe);
             let decoded = decode::decode(bytes, &header, limits, shrink, grey, orientation)?;
+            timings.decode = started.elapsed();
+            drop(decoding);
             let ctx = ops::Ctx {
                 limits,
                 overlays: &overlays,
             };
-            let image =
-                ops::apply(Cow::Owned(decoded.image), &recipe.operations, &ctx)?.into_owned();
+            let image = ops::apply(
+                Cow::Owned(decoded.image),
+                &recipe.operations,
+                &ctx,
+                &mut timings.operations,
+            )?
+            .into_owned();
             Ok(Prepared {
+                timings,
                 image,
                 meta: encode::Metadata {
                     icc: decoded.icc,
@@ -185,6 +211,11 @@ impl Prepared {
         self.image.height()
     }
 
+    /// Time spent decoding and in the shared operations.
+    pub fn timings(&self) -> &StepTimings {
+        &self.timings
+    }
+
     /// What the source's header said.
     pub fn source(&self) -> &ProbeInfo {
         &self.source
@@ -204,8 +235,25 @@ impl Prepared {
                 limits: &self.limits,
                 overlays: &self.overlays,
             };
-            let img = ops::apply(Cow::Borrowed(&self.image), &out.operations, &ctx)?;
-            let bytes = encode::encode(&img, out, &self.meta)?;
+            let mut timings = StepTimings::default();
+            let img = ops::apply(
+                Cow::Borrowed(&self.image),
+                &out.operations,
+                &ctx,
+                &mut timings.operations,
+            )?;
+            let bytes = {
+                let _span = tracing::info_span!(
+                    "encode",
+                    otel.name = %format!("encode {}", out.format.as_str()),
+                    image.format = out.format.as_str(),
+                )
+                .entered();
+                let started = Instant::now();
+                let bytes = encode::encode(&img, out, &self.meta)?;
+                timings.encode = started.elapsed();
+                bytes
+            };
             let blurhash = if out.blurhash {
                 Some(placeholder(&img)?)
             } else {
@@ -218,6 +266,7 @@ impl Prepared {
                 height: img.height(),
                 bytes,
                 blurhash,
+                timings,
             })
         })
     }

@@ -58,6 +58,7 @@ pub async fn handle(ctx: Ctx, delivery: Delivery) {
                 version = other.v,
                 "job message of an unknown version; dead-lettering it"
             );
+            ctx.metrics.dead_letters.inc();
             let _ = delivery
                 .acker
                 .reject(BasicRejectOptions { requeue: false })
@@ -66,6 +67,7 @@ pub async fn handle(ctx: Ctx, delivery: Delivery) {
         }
         Err(err) => {
             tracing::error!(error = %err, "unreadable job message; dead-lettering it");
+            ctx.metrics.dead_letters.inc();
             let _ = delivery
                 .acker
                 .reject(BasicRejectOptions { requeue: false })
@@ -73,14 +75,16 @@ pub async fn handle(ctx: Ctx, delivery: Delivery) {
             return;
         }
     };
-    let span = tracing::info_span!("job", job.id = %message.job_id, worker.id = %ctx.worker_id);
+    let span = crate::trace::consume_span(&delivery, &message, &ctx.worker_id);
     handle_message(ctx, delivery, message)
         .instrument(span)
         .await;
 }
 
 async fn handle_message(ctx: Ctx, delivery: Delivery, message: JobMessage) {
-    let claimed = with_db_retry("claim", || claim(&ctx, &message)).await;
+    let claimed = with_db_retry("claim", || claim(&ctx, &message))
+        .instrument(tintype_telemetry::propagation::db_span("UPDATE", "jobs"))
+        .await;
     let (job, outbox_ids) = match claimed {
         Ok((ClaimOutcome::Claimed(job), ids)) => (*job, ids),
         Ok((ClaimOutcome::NotFound, _)) => {
@@ -146,7 +150,9 @@ async fn handle_message(ctx: Ctx, delivery: Delivery, message: JobMessage) {
         .processing_seconds
         .observe(started.elapsed().as_secs_f64());
 
-    let finished = with_db_retry("record outcome", || finish(&ctx, &job, &result)).await;
+    let finished = with_db_retry("record outcome", || finish(&ctx, &job, &result))
+        .instrument(tintype_telemetry::propagation::db_span("UPDATE", "jobs"))
+        .await;
     match finished {
         Ok((outcome, ids)) => {
             ctx.metrics.outcome(outcome);
@@ -281,6 +287,7 @@ async fn finish(
                             ctx.topology.retry_exchange(),
                             Topology::retry_routing_key(tier, job.priority()),
                             job.id,
+                            &tintype_telemetry::propagation::current_headers_json(),
                         )
                         .await?,
                     );
@@ -313,6 +320,7 @@ async fn finish(
                     ctx.topology.dead_letter_exchange(),
                     job.priority().as_str().to_owned(),
                     job.id,
+                    &tintype_telemetry::propagation::current_headers_json(),
                 )
                 .await?,
             );
@@ -361,7 +369,16 @@ async fn record(
     kind: EventKind,
     detail: Option<serde_json::Value>,
 ) -> Result<i64, DbError> {
-    tintype_db::announce::event(conn, &ctx.topology, job, kind, Some(&ctx.worker_id), detail).await
+    tintype_db::announce::event(
+        conn,
+        &ctx.topology,
+        job,
+        kind,
+        Some(&ctx.worker_id),
+        detail,
+        &tintype_telemetry::propagation::current_headers_json(),
+    )
+    .await
 }
 
 /// Publishes outbox rows now; on failure the scheduler's relay publishes them later.

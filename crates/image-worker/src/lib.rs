@@ -6,6 +6,7 @@
 //! - [`process`]: the work of one attempt: source, decode once, render and upload each output.
 //! - [`error`]: retry-or-abort classification of failures.
 //! - [`metrics`]: Prometheus metrics on the operations port.
+//! - [`trace`]: the consume span, continuing the submitter's trace from the message headers.
 //! - [`local_run`]: `image-worker process`, the same engine on local files.
 
 pub mod config;
@@ -17,6 +18,7 @@ pub mod local_run;
 pub mod metrics;
 pub mod process;
 pub mod registry;
+pub mod trace;
 
 use std::future::Future;
 use std::sync::Arc;

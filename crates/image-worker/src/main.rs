@@ -52,10 +52,16 @@ async fn main() -> anyhow::Result<()> {
             .await?
         }
         Command::Serve(settings) => {
-            tintype_telemetry::init("image-worker")?;
-            let app = image_worker::Application::build(*settings).await?;
-            app.run_until_stopped(tintype_telemetry::shutdown_signal())
-                .await
+            let telemetry = tintype_telemetry::init("image-worker")?;
+            let result = serve(*settings).await;
+            telemetry.shutdown().await;
+            result
         }
     }
+}
+
+async fn serve(settings: image_worker::Settings) -> anyhow::Result<()> {
+    let app = image_worker::Application::build(settings).await?;
+    app.run_until_stopped(tintype_telemetry::shutdown_signal())
+        .await
 }

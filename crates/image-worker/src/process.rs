@@ -83,7 +83,7 @@ pub async fn run(ctx: &Ctx, job: &JobRow, stop: &StopFlag) -> Result<Vec<OutputR
     let download =
         async { Ok::<Bytes, JobError>(ctx.storage.get(key, ctx.limits.max_source_bytes).await?) };
     let source = stop
-        .guard(download.instrument(tracing::info_span!("download_source", key)))
+        .guard(download.instrument(tracing::info_span!("download original", key)))
         .await?;
     ctx.metrics.bytes_in.inc_by(source.len() as u64);
     stop.check()?;
@@ -105,10 +105,11 @@ pub async fn run(ctx: &Ctx, job: &JobRow, stop: &StopFlag) -> Result<Vec<OutputR
             blocking("decode", move || {
                 Prepared::prepare_with(&source, &recipe, &limits, overlays)
             })
-            .instrument(tracing::info_span!("decode")),
+            .instrument(tracing::info_span!("prepare")),
         )
         .await?
     };
+    ctx.metrics.steps(prepared.timings(), None);
     let prepared = Arc::new(prepared);
     stop.check()?;
 
@@ -123,9 +124,19 @@ pub async fn run(ctx: &Ctx, job: &JobRow, stop: &StopFlag) -> Result<Vec<OutputR
             )
             .await?
         };
+        ctx.metrics
+            .steps(&encoded.timings, Some(encoded.format.as_str()));
         stop.check()?;
         let key = output_key(job.id, &encoded.name, encoded.format.extension());
         let size = encoded.bytes.len() as u64;
+        // The last moment to notice a cancel before writing: one cheap read per output.
+        if matches!(
+            tintype_db::jobs::cancel_requested(&ctx.pool, job.id).await,
+            Ok(true)
+        ) {
+            stop.stop();
+        }
+        stop.check()?;
         let upload = async {
             ctx.storage
                 .put(
@@ -136,8 +147,12 @@ pub async fn run(ctx: &Ctx, job: &JobRow, stop: &StopFlag) -> Result<Vec<OutputR
                 .await?;
             Ok::<(), JobError>(())
         };
-        stop.guard(upload.instrument(tracing::info_span!("upload", key = %key, size_bytes = size)))
-            .await?;
+        stop.guard(
+            upload.instrument(
+                tracing::info_span!("upload", output = %encoded.name, size_bytes = size),
+            ),
+        )
+        .await?;
         ctx.metrics.bytes_out.inc_by(size);
         records.push(OutputRecord {
             name: encoded.name,

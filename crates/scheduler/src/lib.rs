@@ -3,10 +3,12 @@
 //! - [`config`]: settings from flags and the environment.
 //! - [`relay`]: the outbox relay.
 //! - [`webhooks`]: signed webhook delivery with retries, every attempt recorded.
+//! - [`queues`]: queue depth and oldest-job age gauges, for autoscaling.
 //!
 //! [`Application::build`] binds the operations port (port 0 allowed) so tests run it in-process.
 
 pub mod config;
+pub mod queues;
 pub mod relay;
 pub mod webhooks;
 
@@ -29,6 +31,7 @@ pub struct Application {
     publisher: Publisher,
     relay_metrics: relay::RelayMetrics,
     deliverer: webhooks::Deliverer,
+    queue_metrics: queues::QueueMetrics,
     ops: OpsServer,
 }
 
@@ -45,7 +48,9 @@ impl Application {
             settings.broker.topology(),
         );
         let relay_metrics = relay::RelayMetrics::default();
-        let mut registry = Registry::with_prefix("tintype_scheduler");
+        let mut root = Registry::with_prefix("tintype");
+        let queue_metrics = queues::QueueMetrics::register(&mut root);
+        let registry = root.sub_registry_with_prefix("scheduler");
         registry.register(
             "outbox_published",
             "Messages published by the outbox relay",
@@ -115,11 +120,7 @@ impl Application {
                 })
             })
         };
-        let ops = OpsServer::bind(
-            settings.metrics_addr,
-            readiness,
-            Arc::new(Mutex::new(registry)),
-        )?;
+        let ops = OpsServer::bind(settings.metrics_addr, readiness, Arc::new(Mutex::new(root)))?;
         tracing::info!(metrics_port = ops.port(), "scheduler ready");
         Ok(Self {
             settings,
@@ -127,6 +128,7 @@ impl Application {
             publisher,
             relay_metrics,
             deliverer,
+            queue_metrics,
             ops,
         })
     }
@@ -149,10 +151,17 @@ impl Application {
             token.clone(),
         ));
         let webhooks = tokio::spawn(webhooks::run(self.deliverer.clone(), token.clone()));
+        let queues = tokio::spawn(queues::run(
+            self.pool.clone(),
+            self.publisher.clone(),
+            self.queue_metrics.clone(),
+            token.clone(),
+        ));
         shutdown.await;
         token.cancel();
         relay.await.context("relay task")?;
         webhooks.await.context("webhook task")?;
+        queues.await.context("queue sampling task")?;
         ops.stop(true).await;
         self.pool.close().await;
         tracing::info!("scheduler stopped");

@@ -12,8 +12,14 @@ struct Cli {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    tintype_telemetry::init("scheduler")?;
-    let app = scheduler::Application::build(cli.settings).await?;
+    let telemetry = tintype_telemetry::init("scheduler")?;
+    let result = serve(cli.settings).await;
+    telemetry.shutdown().await;
+    result
+}
+
+async fn serve(settings: scheduler::Settings) -> anyhow::Result<()> {
+    let app = scheduler::Application::build(settings).await?;
     app.run_until_stopped(tintype_telemetry::shutdown_signal())
         .await
 }

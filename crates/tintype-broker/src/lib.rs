@@ -16,7 +16,7 @@ use std::time::Duration;
 use lapin::{Connection, ConnectionProperties};
 
 pub use args::BrokerArgs;
-pub use publisher::{Publisher, headers_from_json};
+pub use publisher::{Publisher, headers_from_amqp, headers_from_json};
 
 /// A broker failure.
 #[derive(Debug, thiserror::Error)]

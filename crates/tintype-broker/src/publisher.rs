@@ -1,6 +1,11 @@
 //! A confirmed publisher that connects lazily and reconnects after a broker restart. Every publish
 //! is persistent, `mandatory` (except lifecycle events, which may have no subscriber), and waits for the broker's confirm; a returned (unroutable) message
 //! is an error even though the broker acks it.
+//!
+//! Each publish is a producer span (OpenTelemetry messaging conventions) whose context travels in
+//! the message's `traceparent`/`tracestate` headers. Headers that already carry a trace context
+//! (outbox rows, written inside the request that caused them) make the span a child of that
+//! context, so a message published later by the relay still continues the submitter's trace.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -10,6 +15,7 @@ use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::{BasicProperties, Channel, Connection};
 use shared_protocol::topology::Topology;
 use tokio::sync::Mutex;
+use tracing::Instrument as _;
 
 use crate::{BrokerError, connect, topology};
 
@@ -23,6 +29,28 @@ pub fn headers_from_json(value: &serde_json::Value) -> BTreeMap<String, String> 
         .map(|map| {
             map.iter()
                 .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The string-valued headers of a delivery (trace context, …); other header types are skipped.
+pub fn headers_from_amqp(table: Option<&FieldTable>) -> BTreeMap<String, String> {
+    table
+        .map(|table| {
+            table
+                .inner()
+                .iter()
+                .filter_map(|(k, v)| {
+                    let text = match v {
+                        AMQPValue::LongString(s) => {
+                            String::from_utf8_lossy(s.as_bytes()).into_owned()
+                        }
+                        AMQPValue::ShortString(s) => s.as_str().to_owned(),
+                        _ => return None,
+                    };
+                    Some((k.as_str().to_owned(), text))
+                })
                 .collect()
         })
         .unwrap_or_default()
@@ -98,6 +126,41 @@ impl Publisher {
 
     /// Publishes one message and waits for its confirm.
     pub async fn publish(
+        &self,
+        exchange: &str,
+        routing_key: &str,
+        payload: &[u8],
+        message_type: &str,
+        headers: &BTreeMap<String, String>,
+    ) -> Result<(), BrokerError> {
+        let span = tracing::info_span!(
+            "publish",
+            otel.name = %format!("publish {exchange}"),
+            otel.kind = "producer",
+            otel.status_code = tracing::field::Empty,
+            messaging.system = "rabbitmq",
+            messaging.operation.type = "send",
+            messaging.operation.name = "publish",
+            messaging.destination.name = exchange,
+            messaging.rabbitmq.destination.routing_key = routing_key,
+            messaging.message.body.size = payload.len(),
+            messaging.message.type = message_type,
+        );
+        tintype_telemetry::propagation::set_parent_from(&span, headers);
+        let mut headers = headers.clone();
+        headers.extend(tintype_telemetry::propagation::headers_of(&span));
+        let result = self
+            .publish_traced(exchange, routing_key, payload, message_type, &headers)
+            .instrument(span.clone())
+            .await;
+        if let Err(err) = &result {
+            span.record("otel.status_code", "ERROR");
+            tracing::debug!(parent: &span, error = %err, "publish failed");
+        }
+        result
+    }
+
+    async fn publish_traced(
         &self,
         exchange: &str,
         routing_key: &str,

@@ -1,8 +1,10 @@
 //! Writing what happened to a job where others will learn of it: the job's history, and the
 //! outbox (a job message for the queues, an event for the events exchange), all inside the
-//! caller's transaction so they commit with the state change or not at all.
+//! caller's transaction so they commit with the state change or not at all. `headers` carry the
+//! trace context (W3C `traceparent`) captured where the change happened, so the message that is
+//! published later, maybe by the relay, continues that trace.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use shared_protocol::Priority;
 use shared_protocol::events::{EventKind, JOB_EVENT_VERSION, JobEvent};
 use shared_protocol::job::JobMessage;
@@ -23,6 +25,7 @@ pub async fn event(
     kind: EventKind,
     worker_id: Option<&str>,
     detail: Option<Value>,
+    headers: &Value,
 ) -> Result<i64, DbError> {
     let status = job.status();
     crate::events::record(
@@ -52,7 +55,7 @@ pub async fn event(
             routing_key: kind.routing_key().to_owned(),
             payload: serde_json::to_vec(&event).unwrap_or_default(),
             message_type: MESSAGE_TYPE_EVENT.to_owned(),
-            headers: json!({}),
+            headers: headers.clone(),
         },
     )
     .await
@@ -64,14 +67,39 @@ pub async fn enqueue(
     topology: &Topology,
     job_id: Uuid,
     priority: Priority,
+    headers: &Value,
 ) -> Result<i64, DbError> {
     message(
         conn,
         topology.jobs_exchange(),
         priority.as_str().to_owned(),
         job_id,
+        headers,
     )
     .await
+}
+
+/// Queues the job's message and its `queued` event: what every (re)submission announces.
+pub async fn queued(
+    conn: &mut PgConnection,
+    topology: &Topology,
+    job: &JobRow,
+    detail: Option<Value>,
+    headers: &Value,
+) -> Result<Vec<i64>, DbError> {
+    Ok(vec![
+        enqueue(conn, topology, job.id, job.priority(), headers).await?,
+        event(
+            conn,
+            topology,
+            job,
+            EventKind::Queued,
+            None,
+            detail,
+            headers,
+        )
+        .await?,
+    ])
 }
 
 /// Queues the job's message for `exchange` / `routing_key` (a delay tier, the dead letters).
@@ -80,6 +108,7 @@ pub async fn message(
     exchange: String,
     routing_key: String,
     job_id: Uuid,
+    headers: &Value,
 ) -> Result<i64, DbError> {
     outbox::insert(
         conn,
@@ -88,7 +117,7 @@ pub async fn message(
             routing_key,
             payload: serde_json::to_vec(&JobMessage::new(job_id)).unwrap_or_default(),
             message_type: MESSAGE_TYPE_JOB.to_owned(),
-            headers: json!({}),
+            headers: headers.clone(),
         },
     )
     .await

@@ -148,6 +148,10 @@ impl Storage {
     }
 
     /// Stores `body` at `key`, replacing any object there.
+    #[tracing::instrument(name = "S3.PutObject", skip_all, fields(
+        otel.kind = "client", rpc.system = "aws-api", rpc.service = "S3", rpc.method = "PutObject",
+        aws.s3.bucket = %self.bucket, aws.s3.key = key, size_bytes = body.len(),
+    ))]
     pub async fn put(
         &self,
         key: &str,
@@ -169,6 +173,10 @@ impl Storage {
     }
 
     /// Reads a whole object, refusing one larger than `max_bytes`.
+    #[tracing::instrument(name = "S3.GetObject", skip_all, fields(
+        otel.kind = "client", rpc.system = "aws-api", rpc.service = "S3", rpc.method = "GetObject",
+        aws.s3.bucket = %self.bucket, aws.s3.key = key,
+    ))]
     pub async fn get(&self, key: &str, max_bytes: u64) -> Result<Bytes, StorageError> {
         let object = self.stream(key).await?;
         if let Some(len) = object.content_length

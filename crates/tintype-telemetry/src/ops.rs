@@ -88,8 +88,13 @@ async fn readyz(state: web::Data<OpsState>) -> HttpResponse {
 }
 
 async fn metrics(state: web::Data<OpsState>) -> HttpResponse {
+    render(&state.registry)
+}
+
+/// `/metrics`: the registry in the OpenMetrics text format Prometheus scrapes.
+pub fn render(registry: &Mutex<Registry>) -> HttpResponse {
     let mut body = String::new();
-    let encoded = match state.registry.lock() {
+    let encoded = match registry.lock() {
         Ok(registry) => prometheus_client::encoding::text::encode(&mut body, &registry),
         Err(_) => return HttpResponse::InternalServerError().finish(),
     };

@@ -3,7 +3,6 @@
 
 use serde_json::Value;
 use shared_protocol::Recipe;
-use shared_protocol::events::EventKind;
 use shared_protocol::job::original_key;
 use shared_protocol::recipe::RecipeLimits;
 use tintype_db::{JobRow, NewJob};
@@ -39,21 +38,15 @@ impl TestEnv {
         let row = tintype_db::jobs::insert(&mut tx, &job)
             .await
             .expect("insert");
-        let ids = vec![
-            tintype_db::announce::enqueue(&mut tx, &self.topology, id, job.priority)
-                .await
-                .expect("enqueue"),
-            tintype_db::announce::event(
-                &mut tx,
-                &self.topology,
-                &row,
-                EventKind::Queued,
-                None,
-                None,
-            )
-            .await
-            .expect("event"),
-        ];
+        let ids = tintype_db::announce::queued(
+            &mut tx,
+            &self.topology,
+            &row,
+            None,
+            &serde_json::json!({}),
+        )
+        .await
+        .expect("enqueue");
         tx.commit().await.expect("commit");
         let publisher =
             tintype_broker::Publisher::new(&self.amqp_url, "testkit", self.topology.clone());

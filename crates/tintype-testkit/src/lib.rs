@@ -9,6 +9,8 @@
 
 pub mod images;
 pub mod jobs;
+pub mod openmetrics;
+pub mod otlp;
 pub mod process;
 pub mod stub;
 

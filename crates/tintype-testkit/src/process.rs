@@ -126,3 +126,37 @@ impl Drop for ServiceProcess {
         let _ = std::fs::remove_file(&self.log);
     }
 }
+
+/// Another package's service binary beside `sibling` (a `CARGO_BIN_EXE_*` path of the calling
+/// test), built or brought up to date first: cargo builds only the calling package's own binaries
+/// for its tests, and a stale binary would test old code. `make test` runs
+/// `cargo test --workspace`, which builds every service binary before any test starts, and says
+/// so with `TINTYPE_TEST_BINARIES_BUILT=1`: then the (slow, differently feature-resolved) nested
+/// build is skipped.
+pub fn workspace_binary(sibling: &str, package: &str) -> PathBuf {
+    let dir = std::path::Path::new(sibling)
+        .parent()
+        .expect("a binary path has a directory");
+    if std::env::var("TINTYPE_TEST_BINARIES_BUILT").is_ok_and(|v| v == "1")
+        && dir.join(package).exists()
+    {
+        return dir.join(package);
+    }
+    let cargo = std::env::var("CARGO")
+        .ok()
+        .or_else(|| option_env!("CARGO").map(str::to_owned))
+        .unwrap_or_else(|| "cargo".to_owned());
+    let mut command = std::process::Command::new(cargo);
+    command.args(["build", "--quiet", "-p", package, "--bin", package]);
+    // The binaries go where the calling test's own binary is.
+    if dir.file_name().is_some_and(|profile| profile == "debug")
+        && let Some(target_dir) = dir.parent()
+    {
+        command.arg("--target-dir").arg(target_dir);
+    }
+    let status = command.status().expect("running cargo build");
+    assert!(status.success(), "cargo build -p {package} failed");
+    let path = dir.join(package);
+    assert!(path.exists(), "{} was not built", path.display());
+    path
+}

@@ -2,6 +2,7 @@
 
 pub mod health;
 pub mod jobs;
+pub mod metrics;
 pub mod operations;
 pub mod webhooks;
 
@@ -13,6 +14,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(health::readyz))
         .route("/v1/dead-letters", web::get().to(operations::dead_letters))
         .route("/v1/workers", web::get().to(operations::workers))
+        .route("/metrics", web::get().to(metrics::metrics))
         .service(
             web::scope("/v1/jobs")
                 .route("", web::post().to(jobs::create::create))

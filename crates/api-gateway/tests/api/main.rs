@@ -7,6 +7,7 @@ mod bad_input;
 mod delivery;
 mod helpers;
 mod jobs;
+mod observability;
 mod outbox;
 mod process;
 mod webhooks;

@@ -29,13 +29,20 @@ pub(crate) struct Ctx<'a> {
 
 /// Applies `ops` in order. A borrowed image is copied only when an operation changes pixels in
 /// place; resampling and cropping read the borrow and produce a new image.
+/// Each operation runs in its own span and its time is appended to `timings`.
 pub(crate) fn apply<'a>(
     mut img: Cow<'a, DynamicImage>,
     ops: &[Operation],
     ctx: &Ctx<'_>,
+    timings: &mut Vec<(&'static str, std::time::Duration)>,
 ) -> Result<Cow<'a, DynamicImage>, EngineError> {
     for op in ops {
+        let name = op.name();
+        let _span =
+            tracing::info_span!("operation", otel.name = name, image.operation = name).entered();
+        let started = std::time::Instant::now();
         img = apply_one(img, op, ctx)?;
+        timings.push((name, started.elapsed()));
     }
     Ok(img)
 }

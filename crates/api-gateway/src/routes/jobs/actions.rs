@@ -4,6 +4,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use shared_protocol::events::EventKind;
 use tintype_db::operator::{CancelOutcome, RetryOutcome};
+use tintype_telemetry::propagation;
 
 use super::get::parse_id;
 use super::resource::{JobView, base_url};
@@ -33,8 +34,16 @@ pub async fn cancel(
     // A running job's `cancelled` event comes from its worker once it has stopped.
     let ids = if done {
         vec![
-            tintype_db::announce::event(&mut tx, topology, &row, EventKind::Cancelled, None, None)
-                .await?,
+            tintype_db::announce::event(
+                &mut tx,
+                topology,
+                &row,
+                EventKind::Cancelled,
+                None,
+                None,
+                &propagation::current_headers_json(),
+            )
+            .await?,
         ]
     } else {
         Vec::new()
@@ -70,18 +79,8 @@ pub async fn retry(
         RetryOutcome::NotFound => return Err(ApiError::NotFound(format!("no job `{id}`"))),
     };
     let detail = serde_json::json!({"retried_by": "api"});
-    let ids = vec![
-        tintype_db::announce::enqueue(&mut tx, topology, id, row.priority()).await?,
-        tintype_db::announce::event(
-            &mut tx,
-            topology,
-            &row,
-            EventKind::Queued,
-            None,
-            Some(detail),
-        )
-        .await?,
-    ];
+    let headers = propagation::current_headers_json();
+    let ids = tintype_db::announce::queued(&mut tx, topology, &row, Some(detail), &headers).await?;
     tx.commit().await?;
     publish(&state, &ids).await;
     tracing::info!(job.id = %id, "failed job queued again");

@@ -5,14 +5,16 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use shared_protocol::Recipe;
-use shared_protocol::events::EventKind;
 use shared_protocol::job::original_key;
 use tintype_db::NewJob;
+use tintype_telemetry::propagation;
+use tracing::Instrument as _;
 use uuid::Uuid;
 
 use super::resource::{JobView, base_url};
 use super::upload;
 use crate::error::ApiError;
+use crate::metrics::{GatewayMetrics, PriorityLabel};
 use crate::state::AppState;
 
 /// Accepts a job.
@@ -64,10 +66,13 @@ pub async fn create(
         source_key: Some(key),
         source_url: None,
         source_info: Some(source_info),
-        trace_id: None,
+        trace_id: propagation::current_trace_id(),
     };
     let idempotency = idem_key.as_deref().map(|k| (k, hash.as_str()));
-    let Some((row, outbox_ids)) = insert_with_outbox(&state, &job, idempotency).await? else {
+    let Some((row, outbox_ids)) = insert_with_outbox(&state, &job, idempotency)
+        .instrument(propagation::db_span("INSERT", "jobs"))
+        .await?
+    else {
         // A concurrent submit with the same key won; this original is nobody's.
         if let Err(err) = state.storage.delete(&original_key(id)).await {
             tracing::warn!(error = %err, "could not remove the original of a lost idempotent race");
@@ -77,6 +82,15 @@ pub async fn create(
             .await?
             .ok_or_else(|| ApiError::Conflict(format!("`Idempotency-Key` `{key}` is in use")));
     };
+    if let Some(metrics) = req.app_data::<web::Data<GatewayMetrics>>() {
+        metrics
+            .jobs_accepted
+            .get_or_create(&PriorityLabel {
+                priority: recipe.priority.as_str().to_owned(),
+            })
+            .inc();
+        metrics.upload_bytes.inc_by(file.len() as u64);
+    }
 
     // Fast path: publish now. On failure the relay publishes later; the client's 202 stands.
     if let Err(err) =
@@ -101,6 +115,8 @@ async fn insert_with_outbox(
     idempotency: Option<(&str, &str)>,
 ) -> Result<Option<(tintype_db::JobRow, Vec<i64>)>, ApiError> {
     let topology = state.publisher.topology();
+    // Captured now, inside the request's span: the relay may publish these rows much later.
+    let trace_headers = propagation::current_headers_json();
     let mut tx = state.pool.begin().await?;
     let row = tintype_db::jobs::insert(&mut tx, job).await?;
     if let Some((key, hash)) = idempotency
@@ -116,10 +132,7 @@ async fn insert_with_outbox(
         tx.rollback().await?;
         return Ok(None);
     }
-    let ids = vec![
-        tintype_db::announce::enqueue(&mut tx, topology, job.id, job.priority).await?,
-        tintype_db::announce::event(&mut tx, topology, &row, EventKind::Queued, None, None).await?,
-    ];
+    let ids = tintype_db::announce::queued(&mut tx, topology, &row, None, &trace_headers).await?;
     tx.commit().await?;
     Ok(Some((row, ids)))
 }
