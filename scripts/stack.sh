@@ -77,7 +77,7 @@ ensure_seaweedfs() {
       >"$WEED_DIR/weed.log" 2>&1 </dev/null &
   echo $! >"$WEED_PIDFILE"
   cd - >/dev/null
-  wait_port "$S3_PORT" SeaweedFS 120
+  wait_port "$S3_PORT" SeaweedFS 240
   wait_s3_writable
 }
 
@@ -113,7 +113,13 @@ s3_write_probe() {
 
 stop_seaweedfs() {
   if [ -f "$WEED_PIDFILE" ]; then
-    kill "$(cat "$WEED_PIDFILE")" 2>/dev/null || true
+    local pid
+    pid=$(cat "$WEED_PIDFILE")
+    kill "$pid" 2>/dev/null || true
+    # Wait for it to go: a new weed started while the old one still holds its ports and data
+    # directory never opens the S3 port.
+    for _ in $(seq 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -9 "$pid" 2>/dev/null || true
     rm -f "$WEED_PIDFILE"
     log "stopped SeaweedFS"
   fi
