@@ -85,19 +85,24 @@ impl Settings {
             .clone()
             .filter(|id| !id.is_empty())
             .unwrap_or_else(|| {
-                let host = std::env::var("HOSTNAME")
-                    .ok()
-                    .filter(|h| !h.is_empty())
-                    .or_else(|| {
-                        std::fs::read_to_string("/etc/hostname")
-                            .ok()
-                            .map(|h| h.trim().to_owned())
-                    })
-                    .unwrap_or_else(|| "worker".to_owned());
+                let host = host_name();
                 let suffix = &uuid::Uuid::new_v4().simple().to_string()[..6];
                 format!("{host}-{}-{suffix}", std::process::id())
             })
     }
+}
+
+/// This machine's (or pod's) host name, `worker` if it has none.
+pub fn host_name() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|h| h.trim().to_owned())
+        })
+        .unwrap_or_else(|| "worker".to_owned())
 }
 
 #[cfg(test)]

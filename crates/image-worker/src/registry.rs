@@ -57,15 +57,7 @@ impl Activity {
 
 /// Registers the worker, then heartbeats until `stop`, then records the clean stop.
 pub async fn run(ctx: Ctx, queues: Vec<String>, concurrency: i32, stop: CancellationToken) {
-    let host = std::env::var("HOSTNAME")
-        .ok()
-        .filter(|h| !h.is_empty())
-        .or_else(|| {
-            std::fs::read_to_string("/etc/hostname")
-                .ok()
-                .map(|h| h.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown".to_owned());
+    let host = crate::config::host_name();
     let mut registered = false;
     loop {
         let result = if registered {
