@@ -15,9 +15,7 @@ pub async fn list(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
-    if tintype_db::jobs::get(&state.pool, id).await?.is_none() {
-        return Err(ApiError::NotFound(format!("no job `{id}`")));
-    }
+    super::jobs::get::require_job(&state, id).await?;
     let deliveries = tintype_db::webhooks::list(&state.pool, id).await?;
     let attempts = tintype_db::webhooks::attempts(&state.pool, id).await?;
     let deliveries: Vec<_> = deliveries

@@ -248,6 +248,15 @@ impl TestApp {
     }
 }
 
+/// Asserts a `202 Accepted` submit and returns the new job's id.
+pub async fn accepted_id(response: reqwest::Response) -> String {
+    assert_eq!(response.status(), 202);
+    response.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// Asserts a problem+json response with `status` and `code`; returns the body.
 pub async fn assert_problem(response: reqwest::Response, status: u16, code: &str) -> Value {
     assert_eq!(response.status().as_u16(), status);

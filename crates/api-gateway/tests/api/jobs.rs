@@ -136,11 +136,7 @@ async fn a_raw_body_with_the_recipe_in_the_query_is_accepted() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 202);
-    let id = response.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = crate::helpers::accepted_id(response).await;
     let job = app.wait_final(&id).await;
     assert_eq!(job["status"], "succeeded", "{job}");
     assert_eq!(job["outputs"][0]["width"], 50);

@@ -116,11 +116,7 @@ async fn one_job_is_one_trace_across_gateway_relay_and_worker_and_moves_every_se
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 202);
-    let id = response.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = crate::helpers::accepted_id(response).await;
     let job = tintype_testkit::eventually(Duration::from_secs(60), "a final status", || async {
         let job: Value = client
             .get(format!("http://127.0.0.1:{gw_port}/v1/jobs/{id}"))

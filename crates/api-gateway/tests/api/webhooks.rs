@@ -49,11 +49,7 @@ async fn a_finished_job_calls_its_webhook_and_the_delivery_log_shows_it() {
     let response = app
         .submit(tintype_testkit::images::jpeg(64, 48), "image/jpeg", &recipe)
         .await;
-    assert_eq!(response.status(), 202);
-    let id = response.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = crate::helpers::accepted_id(response).await;
     let job = app.wait_final(&id).await;
     assert_eq!(job["status"], "succeeded", "{job}");
 

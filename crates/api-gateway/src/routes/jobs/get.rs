@@ -12,6 +12,14 @@ pub fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| ApiError::NotFound(format!("no job `{raw}`")))
 }
 
+/// Answers 404 unless the job exists (for sub-resources that do not need the row itself).
+pub async fn require_job(state: &AppState, id: Uuid) -> Result<(), ApiError> {
+    match tintype_db::jobs::get(&state.pool, id).await? {
+        Some(_) => Ok(()),
+        None => Err(ApiError::NotFound(format!("no job `{id}`"))),
+    }
+}
+
 /// The job resource.
 pub async fn get(
     req: HttpRequest,
@@ -32,9 +40,7 @@ pub async fn events(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
-    if tintype_db::jobs::get(&state.pool, id).await?.is_none() {
-        return Err(ApiError::NotFound(format!("no job `{id}`")));
-    }
+    require_job(&state, id).await?;
     let events = tintype_db::events::list(&state.pool, id).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({"job_id": id, "events": events})))
 }
