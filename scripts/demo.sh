@@ -55,7 +55,8 @@ start() {
     case $svc in
       image-worker) extra=(env TINTYPE_METRICS_ADDR=127.0.0.1:9091) ;;
       scheduler) extra=(env TINTYPE_METRICS_ADDR=127.0.0.1:9092) ;;
-      *) extra=(env) ;;
+      # The demo is local: no API keys (the gateway logs that auth is disabled).
+      *) extra=(env TINTYPE_AUTH=disabled) ;;
     esac
     nohup "${extra[@]}" "$bin/$svc" >"$DEMO_DIR/$svc.log" 2>&1 </dev/null &
     echo $! >"$DEMO_DIR/$svc.pid"
@@ -126,8 +127,8 @@ for o in job["outputs"]:
   worker         http://127.0.0.1:9091/metrics   scheduler  http://127.0.0.1:9092/metrics
   objects        S3 bucket '$S3_BUCKET' at $S3_ENDPOINT (SeaweedFS)
   logs           $DEMO_DIR/*.log
-  dashboard      not built yet: the operator dashboard arrives with the observability work;
-                 until then the job resources and /metrics above are the operator's view.
+  dashboard      $API/   (jobs live, workers, queues, dead letters, schedules, submit form)
+  API docs       $API/docs   (contract: $API/openapi.json)
 
   Stop with:     make demo-stop
 TXT

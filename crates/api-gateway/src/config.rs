@@ -41,6 +41,37 @@ pub struct Settings {
     /// How long an `Idempotency-Key` keeps answering with its job, in seconds.
     #[arg(long, env = "TINTYPE_IDEMPOTENCY_TTL_SECS", default_value_t = 24 * 3600)]
     pub idempotency_ttl_secs: u64,
+    /// `required`: every `/v1` route needs an API key; `disabled`: none (local development only).
+    #[arg(long, env = "TINTYPE_AUTH", value_enum, default_value = "required")]
+    pub auth: crate::auth::AuthMode,
+    /// Requests a second per API key (or client address without auth); 0 turns the limit off.
+    #[arg(long, env = "TINTYPE_RATE_LIMIT_PER_SEC", default_value_t = 100)]
+    pub rate_limit_per_sec: u32,
+    /// Burst above the rate a caller may send at once.
+    #[arg(long, env = "TINTYPE_RATE_LIMIT_BURST", default_value_t = 200)]
+    pub rate_limit_burst: u32,
+    /// Submits are refused (503 `queue_full`) while this many jobs wait; 0 admits everything.
+    #[arg(long, env = "TINTYPE_MAX_WAITING_JOBS", default_value_t = 100_000)]
+    pub max_waiting_jobs: u64,
+    /// Origins allowed to call the API from a browser (comma-separated, `*` for any); empty: none.
+    #[arg(
+        long,
+        env = "TINTYPE_CORS_ORIGINS",
+        value_delimiter = ',',
+        default_value = ""
+    )]
+    pub cors_origins: Vec<String>,
+    /// CIDRs, addresses or host names exempted from the outbound guard for source URLs,
+    /// comma-separated (empty: only public addresses).
+    #[arg(long, env = "TINTYPE_OUTBOUND_ALLOW", default_value = "", value_parser = tintype_outbound::Allowlist::parse)]
+    pub outbound_allow: tintype_outbound::Allowlist,
+    /// Time a dry run (`POST /v1/jobs:validate`) gives a source URL to arrive, in seconds.
+    #[arg(long, env = "TINTYPE_SOURCE_FETCH_TIMEOUT_SECS", default_value_t = 30)]
+    pub source_fetch_timeout_secs: u32,
+    /// Jaeger's UI base URL (e.g. `http://jaeger:16686`); the dashboard links each job's trace
+    /// to `{url}/trace/{trace_id}`. Unset: no trace links.
+    #[arg(long, env = "TINTYPE_JAEGER_URL")]
+    pub jaeger_url: Option<String>,
     /// Size of the Postgres pool.
     #[arg(long, env = "TINTYPE_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,

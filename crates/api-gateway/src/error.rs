@@ -33,6 +33,34 @@ pub enum ApiError {
     /// The request contradicts the resource's state (e.g. cancelling a finished job).
     #[error("{0}")]
     Conflict(String),
+    /// No usable API key.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The key lacks the route's scope.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Over the caller's request rate.
+    #[error("too many requests; retry in {retry_after_secs} s")]
+    RateLimited {
+        /// Seconds until a request would pass.
+        retry_after_secs: u64,
+    },
+    /// Too many jobs wait already.
+    #[error("{waiting} jobs are waiting (limit {limit}); submit again later")]
+    QueueFull {
+        /// Jobs waiting now.
+        waiting: u64,
+        /// The configured bound.
+        limit: u64,
+    },
+    /// The named source cannot be used: refused by the outbound guard, missing or unreadable.
+    #[error("{message}")]
+    Source {
+        /// `source_refused` or `source_unavailable`.
+        code: ErrorCode,
+        /// What is wrong with it.
+        message: String,
+    },
     /// A dependency is down; the client may retry.
     #[error("{what} is unavailable")]
     Unavailable {
@@ -98,6 +126,11 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::Conflict(_) => ErrorCode::Conflict,
+            Self::Unauthorized(_) => ErrorCode::Unauthorized,
+            Self::Forbidden(_) => ErrorCode::Forbidden,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::QueueFull { .. } => ErrorCode::QueueFull,
+            Self::Source { code, .. } => *code,
             Self::Unavailable { .. } => ErrorCode::ServiceUnavailable,
             Self::Internal(_) => ErrorCode::Internal,
         }
@@ -115,6 +148,12 @@ impl ApiError {
             ErrorCode::NotFound => "Not found",
             ErrorCode::Conflict => "Conflicts with the current state",
             ErrorCode::ServiceUnavailable => "Service unavailable",
+            ErrorCode::Unauthorized => "An API key is needed",
+            ErrorCode::Forbidden => "The API key lacks a scope",
+            ErrorCode::RateLimited => "Too many requests",
+            ErrorCode::QueueFull => "Too much work is waiting",
+            ErrorCode::SourceRefused => "The source address is not allowed",
+            ErrorCode::SourceUnavailable => "The source cannot be read",
             _ => "Internal error",
         }
     }
@@ -126,13 +165,18 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::InvalidRecipe
         | ErrorCode::InvalidImage
         | ErrorCode::ImageTooLarge
-        | ErrorCode::RecipeNotApplicable => StatusCode::UNPROCESSABLE_ENTITY,
+        | ErrorCode::RecipeNotApplicable
+        | ErrorCode::SourceRefused
+        | ErrorCode::SourceUnavailable => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
         ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
         ErrorCode::Conflict => StatusCode::CONFLICT,
-        ErrorCode::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::ServiceUnavailable | ErrorCode::QueueFull => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+        ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -171,9 +215,36 @@ impl ResponseError for ApiError {
         };
         let mut response = HttpResponse::build(status);
         response.content_type("application/problem+json");
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            response.insert_header(("Retry-After", "5"));
+        match self {
+            Self::RateLimited { retry_after_secs } => {
+                response.insert_header(("Retry-After", retry_after_secs.to_string()));
+            }
+            Self::QueueFull { .. } => {
+                response.insert_header(("Retry-After", "10"));
+            }
+            Self::Unauthorized(_) => {
+                response.insert_header(("WWW-Authenticate", "Bearer realm=\"tintype\""));
+            }
+            _ if status == StatusCode::SERVICE_UNAVAILABLE => {
+                response.insert_header(("Retry-After", "5"));
+            }
+            _ => {}
         }
         response.json(body)
+    }
+}
+
+/// A JSON body the extractor refused, as a problem: too large (413), not JSON or not the
+/// expected shape (400), or another content type (415).
+pub fn json_error(err: actix_web::error::JsonPayloadError) -> ApiError {
+    use actix_web::error::JsonPayloadError as E;
+    match err {
+        E::OverflowKnownLength { limit, .. } | E::Overflow { limit } => ApiError::TooLarge {
+            limit: limit as u64,
+        },
+        E::ContentType => {
+            ApiError::UnsupportedMediaType("send the body as `application/json`".into())
+        }
+        other => ApiError::BadRequest(format!("invalid JSON body: {other}")),
     }
 }

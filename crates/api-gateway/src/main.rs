@@ -22,6 +22,15 @@ enum Command {
         #[command(flatten)]
         storage: tintype_storage::StorageArgs,
     },
+    /// Create, list and revoke API keys.
+    Keys {
+        /// PostgreSQL.
+        #[command(flatten)]
+        database: tintype_db::DatabaseArgs,
+        /// What to do.
+        #[command(subcommand)]
+        command: api_gateway::admin::KeysCommand,
+    },
 }
 
 #[tokio::main]
@@ -33,6 +42,9 @@ async fn main() -> anyhow::Result<()> {
             api_gateway::migrate(&database.database_url, &storage.config()).await
         }
         Command::Serve(settings) => serve(*settings).await,
+        Command::Keys { database, command } => {
+            api_gateway::admin::run(&database.database_url, command).await
+        }
     };
     telemetry.shutdown().await;
     result
@@ -47,9 +59,10 @@ async fn serve(settings: api_gateway::Settings) -> anyhow::Result<()> {
 /// Inserts `serve` when no subcommand is named, so `api-gateway` and `api-gateway --http-addr …`
 /// serve (the container's default command) while `--help` and `--version` still work.
 fn with_default_subcommand(mut args: Vec<String>) -> Vec<String> {
-    const OWN: [&str; 7] = [
+    const OWN: [&str; 8] = [
         "serve",
         "migrate",
+        "keys",
         "help",
         "-h",
         "--help",

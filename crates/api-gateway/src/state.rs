@@ -28,4 +28,14 @@ pub struct AppState {
     pub job_timeout_secs: u32,
     /// How long an idempotency key answers with its job, in seconds.
     pub idempotency_ttl_secs: u64,
+    /// Whether requests need an API key.
+    pub auth_mode: crate::auth::AuthMode,
+    /// Per-caller request rate.
+    pub rate_limit: crate::throttle::RateLimit,
+    /// Admission control on submit.
+    pub admission: crate::throttle::Admission,
+    /// Guarded HTTP client for source URLs (checked at submit, fetched by dry runs).
+    pub outbound: tintype_outbound::Outbound,
+    /// Time a dry run gives a source URL.
+    pub source_fetch_timeout: std::time::Duration,
 }

@@ -163,3 +163,76 @@ fn to_8bit(image: DynamicImage) -> DynamicImage {
         img => D::ImageRgb8(img.to_rgb8()),
     }
 }
+
+/// Every frame of an animated GIF or WebP, composed onto the full canvas, upright, with each
+/// frame's delay in milliseconds.
+pub(crate) struct Frames {
+    pub frames: Vec<DynamicImage>,
+    pub delays_ms: Vec<u32>,
+}
+
+/// Decodes all frames of an animated GIF or WebP. The probe has already refused too many frames
+/// and too many pixels from the headers; the decoded count is checked again as it grows, in
+/// case a header undercounted.
+pub(crate) fn decode_frames(
+    bytes: &[u8],
+    header: &Header,
+    limits: &Limits,
+    orientation: Option<Orientation>,
+) -> Result<Frames, EngineError> {
+    use image::AnimationDecoder;
+    let (iter, opaque) = match header.kind {
+        Kind::Gif => {
+            let mut d =
+                image::codecs::gif::GifDecoder::new(Cursor::new(bytes)).map_err(from_decode)?;
+            d.set_limits(limits.image_limits()).map_err(from_decode)?;
+            (d.into_frames(), false)
+        }
+        Kind::Webp => {
+            let mut d =
+                image::codecs::webp::WebPDecoder::new(Cursor::new(bytes)).map_err(from_decode)?;
+            d.set_limits(limits.image_limits()).map_err(from_decode)?;
+            // An opaque animation stays RGB, as its first frame would be on the still path.
+            let opaque = !d.color_type().has_alpha();
+            (d.into_frames(), opaque)
+        }
+        other => {
+            return Err(EngineError::NotApplicable(format!(
+                "{} has no animation to decode",
+                other.name()
+            )));
+        }
+    };
+    let canvas = u64::from(header.width) * u64::from(header.height);
+    let mut frames = Vec::new();
+    let mut delays_ms = Vec::new();
+    for frame in iter {
+        let frame = frame.map_err(from_decode)?;
+        let count = frames.len() as u64 + 1;
+        if count > u64::from(limits.max_frames) || count * canvas > limits.max_pixels {
+            return Err(EngineError::TooLarge(format!(
+                "the animation has more than {} frames or {} pixels",
+                limits.max_frames, limits.max_pixels
+            )));
+        }
+        let (num, den) = frame.delay().numer_denom_ms();
+        delays_ms.push(num.checked_div(den).unwrap_or(0));
+        let rgba = DynamicImage::ImageRgba8(frame.into_buffer());
+        let mut image = if opaque {
+            DynamicImage::ImageRgb8(rgba.to_rgb8())
+        } else {
+            rgba
+        };
+        if let Some(o) = orientation {
+            image.apply_orientation(o);
+        }
+        frames.push(image);
+    }
+    if frames.is_empty() {
+        return Err(EngineError::InvalidImage(format!(
+            "{}: no frames",
+            header.kind.name()
+        )));
+    }
+    Ok(Frames { frames, delays_ms })
+}

@@ -14,12 +14,22 @@
 //!
 //! **Formats.** Read: JPEG (baseline, progressive, grey, CMYK/YCCK, MPO primary image), PNG
 //! (every colour type and depth, palette + tRNS, interlaced, 16-bit; APNG's default image),
-//! GIF (first frame), WebP (lossy, lossless, alpha; first frame of an animation), BMP, TIFF
-//! (what the `tiff` crate decodes), ICO/CUR, QOI and PNM. Refused with 415: AVIF input (needs
-//! dav1d ≥ 1.3, newer than Debian 12's), HEIC/HEIF, JPEG 2000, PSD, ICNS, PDF and anything
-//! else. Written: JPEG (baseline or progressive), PNG, WebP (lossy or lossless), GIF (one
-//! frame) and AVIF. Animated outputs are not produced yet: an animation yields its first frame.
-//! 16-bit and float sources are narrowed to 8 bits per channel.
+//! GIF (still or animated), WebP (lossy, lossless, alpha, animated), BMP, TIFF (what the
+//! `tiff` crate decodes), ICO/CUR, QOI and PNM. Refused with 415: AVIF input (needs dav1d ≥
+//! 1.3, newer than Debian 12's), HEIC/HEIF, JPEG 2000, PSD, ICNS, PDF and anything else.
+//! Written: JPEG (baseline or progressive), PNG, WebP (lossy or lossless, still or animated),
+//! GIF (still or animated) and AVIF. 16-bit and float sources are narrowed to 8 bits per channel.
+//!
+//! **Animations.** An animated GIF or WebP yields its first frame unless an output sets
+//! `animated` (gif and webp outputs only). Then [`Prepared::prepare`] decodes every frame
+//! (composed onto the full canvas, with its delay), the shared operations run on each, and that
+//! output's operations run on each again before the frames are encoded as one animation with
+//! their delays (animated WebP through libwebp's animation encoder). Content-dependent choices
+//! (trim bounds, a smart crop's window) are made on the first frame and reused, so frames keep
+//! one size. [`Limits::max_frames`] caps the frames (refused from the header, and again while
+//! decoding), `max_pixels` counts all frames of the source and `max_output_pixels` all frames of
+//! an animated result; each refusal is [`EngineError::TooLarge`]. EXIF and ICC are not carried
+//! into an animation's outputs.
 //!
 //! Every call is CPU-bound and blocking; run it on a blocking thread. Decoder and encoder
 //! panics are caught and returned as [`EngineError::Panic`]; nothing unwinds into the caller.
@@ -90,12 +100,21 @@ pub fn overlay_keys(recipe: &Recipe) -> Vec<&str> {
 /// Decoded source after the recipe's shared operations; `Send + Sync + 'static`, so the worker
 /// can keep it in an `Arc` across blocking calls.
 pub struct Prepared {
+    /// The (first) frame.
     image: DynamicImage,
+    /// The other frames of an animation, kept when an output asks for `animated`.
+    animation: Option<Animation>,
     meta: encode::Metadata,
     limits: Limits,
     overlays: Overlays,
     source: ProbeInfo,
     timings: StepTimings,
+}
+
+/// Frames after the first, and every frame's delay in milliseconds (the first's included).
+struct Animation {
+    rest: Vec<DynamicImage>,
+    delays_ms: Vec<u32>,
 }
 
 impl std::fmt::Debug for Prepared {
@@ -104,6 +123,7 @@ impl std::fmt::Debug for Prepared {
             .field("width", &self.image.width())
             .field("height", &self.image.height())
             .field("color", &self.image.color())
+            .field("frames", &self.frames())
             .field("source", &self.source)
             .finish()
     }
@@ -173,27 +193,52 @@ impl Prepared {
             });
             let shrink = plan::shrink_factor(&header, recipe, swapped);
             let grey = plan::grey_first(recipe);
-            let decoded = decode::decode(bytes, &header, limits, shrink, grey, orientation)?;
-            timings.decode = started.elapsed();
-            drop(decoding);
+            let animate = header.frames > 1
+                && matches!(header.kind, probe::Kind::Gif | probe::Kind::Webp)
+                && recipe.outputs.iter().any(|o| o.animated);
             let ctx = ops::Ctx {
                 limits,
                 overlays: &overlays,
             };
-            let image = ops::apply(
-                Cow::Owned(decoded.image),
-                &recipe.operations,
-                &ctx,
-                &mut timings.operations,
-            )?
-            .into_owned();
+            let (image, animation, meta) = if animate {
+                let decoded = decode::decode_frames(bytes, &header, limits, orientation)?;
+                timings.decode = started.elapsed();
+                drop(decoding);
+                let frames = decoded.frames.into_iter().map(Cow::Owned).collect();
+                let mut frames =
+                    ops::apply_frames(frames, &recipe.operations, &ctx, &mut timings.operations)?
+                        .into_iter()
+                        .map(Cow::into_owned);
+                let first = frames.next().ok_or_else(|| {
+                    EngineError::InvalidImage("the animation has no frames".into())
+                })?;
+                let animation = Animation {
+                    rest: frames.collect(),
+                    delays_ms: decoded.delays_ms,
+                };
+                (first, Some(animation), encode::Metadata::default())
+            } else {
+                let decoded = decode::decode(bytes, &header, limits, shrink, grey, orientation)?;
+                timings.decode = started.elapsed();
+                drop(decoding);
+                let image = ops::apply(
+                    Cow::Owned(decoded.image),
+                    &recipe.operations,
+                    &ctx,
+                    &mut timings.operations,
+                )?
+                .into_owned();
+                let meta = encode::Metadata {
+                    icc: decoded.icc,
+                    exif: decoded.exif,
+                };
+                (image, None, meta)
+            };
             Ok(Prepared {
                 timings,
                 image,
-                meta: encode::Metadata {
-                    icc: decoded.icc,
-                    exif: decoded.exif,
-                },
+                animation,
+                meta,
                 limits: limits.clone(),
                 source: header.info(),
                 overlays,
@@ -209,6 +254,11 @@ impl Prepared {
     /// Height after the shared operations (and any shrink-on-load).
     pub fn height(&self) -> u32 {
         self.image.height()
+    }
+
+    /// Frames held: the source's frame count when an output asked for `animated`, else 1.
+    pub fn frames(&self) -> usize {
+        1 + self.animation.as_ref().map_or(0, |a| a.rest.len())
     }
 
     /// Time spent decoding and in the shared operations.
@@ -236,6 +286,11 @@ impl Prepared {
                 overlays: &self.overlays,
             };
             let mut timings = StepTimings::default();
+            if out.animated
+                && let Some(animation) = &self.animation
+            {
+                return self.render_animation(out, animation, &ctx, timings);
+            }
             let img = ops::apply(
                 Cow::Borrowed(&self.image),
                 &out.operations,
@@ -268,6 +323,53 @@ impl Prepared {
                 blurhash,
                 timings,
             })
+        })
+    }
+}
+
+impl Prepared {
+    /// Applies an output's operations to every frame and encodes them as one animation.
+    fn render_animation(
+        &self,
+        out: &Output,
+        animation: &Animation,
+        ctx: &ops::Ctx<'_>,
+        mut timings: StepTimings,
+    ) -> Result<Encoded, EngineError> {
+        let frames = std::iter::once(&self.image)
+            .chain(&animation.rest)
+            .map(Cow::Borrowed)
+            .collect();
+        let frames = ops::apply_frames(frames, &out.operations, ctx, &mut timings.operations)?;
+        let refs: Vec<&DynamicImage> = frames.iter().map(|f| &**f).collect();
+        let first = refs
+            .first()
+            .ok_or_else(|| EngineError::InvalidImage("the animation has no frames".into()))?;
+        let bytes = {
+            let _span = tracing::info_span!(
+                "encode",
+                otel.name = %format!("encode animated {}", out.format.as_str()),
+                image.format = out.format.as_str(),
+            )
+            .entered();
+            let started = Instant::now();
+            let bytes = encode::encode_animation(&refs, &animation.delays_ms, out)?;
+            timings.encode = started.elapsed();
+            bytes
+        };
+        let blurhash = if out.blurhash {
+            Some(placeholder(first)?)
+        } else {
+            None
+        };
+        Ok(Encoded {
+            name: out.name.clone(),
+            format: out.format,
+            width: first.width(),
+            height: first.height(),
+            bytes,
+            blurhash,
+            timings,
         })
     }
 }

@@ -71,6 +71,33 @@ impl Limits {
         Ok(())
     }
 
+    /// Checks an animation's frames together: every frame of a `width`×`height` animation is
+    /// held at once, so the output pixel limit counts them all.
+    pub(crate) fn check_frames(
+        &self,
+        frames: usize,
+        width: u32,
+        height: u32,
+    ) -> Result<(), crate::EngineError> {
+        let count = u64::try_from(frames).unwrap_or(u64::MAX);
+        if count > u64::from(self.max_frames) {
+            return Err(crate::EngineError::TooLarge(format!(
+                "{frames} frames exceed the limit of {}",
+                self.max_frames
+            )));
+        }
+        let pixels = u64::from(width)
+            .saturating_mul(u64::from(height))
+            .saturating_mul(count);
+        if pixels > self.max_output_pixels {
+            return Err(crate::EngineError::TooLarge(format!(
+                "{frames} frames of {width}x{height} ({pixels} pixels) exceed the output limit of {} pixels",
+                self.max_output_pixels
+            )));
+        }
+        Ok(())
+    }
+
     /// Checks the size of an image an operation is about to allocate.
     pub(crate) fn check_output(&self, width: u32, height: u32) -> Result<(), crate::EngineError> {
         let pixels = u64::from(width) * u64::from(height);

@@ -59,6 +59,13 @@ pub struct Settings {
     /// Largest source read from storage, in bytes.
     #[arg(long, env = "TINTYPE_MAX_UPLOAD_BYTES", default_value_t = 50 * 1024 * 1024)]
     pub max_source_bytes: u64,
+    /// CIDRs, addresses or host names exempted from the outbound guard for source URLs,
+    /// comma-separated (empty: only public addresses).
+    #[arg(long, env = "TINTYPE_OUTBOUND_ALLOW", default_value = "", value_parser = tintype_outbound::Allowlist::parse)]
+    pub outbound_allow: tintype_outbound::Allowlist,
+    /// Time a source URL gets to arrive whole, in seconds (a slower one is a retryable failure).
+    #[arg(long, env = "TINTYPE_SOURCE_FETCH_TIMEOUT_SECS", default_value_t = 30)]
+    pub source_fetch_timeout_secs: u32,
     /// Largest image decoded, in pixels (frames counted).
     #[arg(long, env = "TINTYPE_MAX_PIXELS", default_value_t = 50_000_000)]
     pub max_pixels: u64,

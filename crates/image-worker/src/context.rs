@@ -22,6 +22,10 @@ pub struct Context {
     pub topology: Topology,
     /// This worker's identity.
     pub worker_id: String,
+    /// Guarded HTTP client for source URLs.
+    pub outbound: tintype_outbound::Outbound,
+    /// Time a source URL gets to arrive.
+    pub fetch_timeout: std::time::Duration,
     /// Decode limits.
     pub limits: image_engine::Limits,
     /// Lease length in seconds.

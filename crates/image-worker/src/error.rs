@@ -74,3 +74,29 @@ impl From<tintype_db::DbError> for JobError {
         }
     }
 }
+
+impl From<tintype_outbound::OutboundError> for JobError {
+    fn from(err: tintype_outbound::OutboundError) -> Self {
+        use tintype_outbound::OutboundError as E;
+        let message = format!("fetching the source URL: {err}");
+        match err {
+            E::Refused { .. } | E::InvalidUrl(_) => Self::Abort {
+                code: ErrorCode::SourceRefused,
+                message,
+            },
+            E::TooLarge { .. } => Self::Abort {
+                code: ErrorCode::ImageTooLarge,
+                message,
+            },
+            ref other if other.is_transient() => Self::Retry {
+                code: ErrorCode::SourceUnavailable,
+                message,
+            },
+            // Redirect loops and 4xx answers will not change on their own.
+            _ => Self::Abort {
+                code: ErrorCode::SourceUnavailable,
+                message,
+            },
+        }
+    }
+}

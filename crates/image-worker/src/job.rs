@@ -217,6 +217,12 @@ async fn finish(
     result: &Result<Vec<shared_protocol::job::OutputRecord>, JobError>,
 ) -> Result<(&'static str, Vec<i64>), DbError> {
     let mut tx = ctx.pool.begin().await?;
+    // A webhook queued by this transaction continues this job's trace.
+    tintype_db::webhooks::set_trace_context(
+        &mut tx,
+        &tintype_telemetry::propagation::current_headers(),
+    )
+    .await?;
     let worker = ctx.worker_id.as_str();
     let mut ids = Vec::new();
     let outcome = match result {

@@ -9,6 +9,8 @@
 //! - [`trace`]: the consume span, continuing the submitter's trace from the message headers.
 //! - [`local_run`]: `image-worker process`, the same engine on local files.
 
+#![recursion_limit = "256"]
+
 pub mod config;
 pub mod consumer;
 pub mod context;
@@ -64,6 +66,16 @@ impl Application {
             publisher: publisher.clone(),
             topology,
             worker_id: worker_id.clone(),
+            outbound: tintype_outbound::Outbound::new(
+                tintype_outbound::Guard::new(settings.outbound_allow.clone()),
+                &tintype_outbound::ClientOptions {
+                    user_agent: "tintype-worker".into(),
+                    ..Default::default()
+                },
+            )?,
+            fetch_timeout: std::time::Duration::from_secs(u64::from(
+                settings.source_fetch_timeout_secs.max(1),
+            )),
             limits: settings.image_limits(),
             lease_secs: settings.lease_secs.max(3),
             metrics,

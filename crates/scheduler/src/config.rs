@@ -51,6 +51,44 @@ pub struct Settings {
     /// null when unset).
     #[arg(long, env = "TINTYPE_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Object storage: retention deletes expired jobs' originals and outputs.
+    #[command(flatten)]
+    pub storage: tintype_storage::StorageArgs,
+    /// How often due schedule ticks are looked for, in milliseconds.
+    #[arg(long, env = "TINTYPE_SCHEDULE_TICK_MS", default_value_t = 250)]
+    pub schedule_tick_ms: u64,
+    /// How late a schedule tick may fire and still count as on time, in seconds; older ticks
+    /// were missed and follow the schedule's misfire policy (`fire_once` or `skip`).
+    #[arg(long, env = "TINTYPE_MISFIRE_GRACE_SECS", default_value_t = 60)]
+    pub misfire_grace_secs: u64,
+    /// How often the stuck-job reaper looks for running jobs whose lease expired, in seconds.
+    #[arg(long, env = "TINTYPE_REAPER_INTERVAL_SECS", default_value_t = 15)]
+    pub reaper_interval_secs: u64,
+    /// How long past its lease a running job waits for a worker to take it over before the
+    /// reaper queues it again (or fails it on its last attempt), in seconds.
+    #[arg(long, env = "TINTYPE_REAPER_GRACE_SECS", default_value_t = 60)]
+    pub reaper_grace_secs: u64,
+    /// Age after which a finished job's original and outputs are deleted and the job becomes
+    /// `expired` (e.g. `30d`, `12h`); empty or `0` keeps everything.
+    #[arg(long, env = "TINTYPE_RETENTION", default_value = "", value_parser = Retention::parse)]
+    pub retention: Retention,
+    /// How often retention runs, in seconds.
+    #[arg(long, env = "TINTYPE_RETENTION_INTERVAL_SECS", default_value_t = 300)]
+    pub retention_interval_secs: u64,
+    /// Jobs expired per transaction.
+    #[arg(long, env = "TINTYPE_RETENTION_BATCH", default_value_t = 100)]
+    pub retention_batch: i64,
+}
+
+/// `TINTYPE_RETENTION`: how old a finished job gets before its objects go; `None` is off.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Retention(pub Option<std::time::Duration>);
+
+impl Retention {
+    /// Parses `30d`, `12h`, …; empty or `0` is off.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        crate::retention::parse_age(text).map(Self)
+    }
 }
 
 #[cfg(test)]
@@ -66,18 +104,53 @@ mod tests {
     #[test]
     fn settings_parse_from_flags_with_defaults() {
         use clap::Parser;
-        let cli = Cli::try_parse_from(["scheduler", "--database-url", "postgres://db/x"]).unwrap();
+        let cli = Cli::try_parse_from([
+            "scheduler",
+            "--database-url",
+            "postgres://db/x",
+            "--aws-access-key-id",
+            "k",
+            "--aws-secret-access-key",
+            "s",
+        ])
+        .unwrap();
         assert_eq!(cli.settings.relay_interval_ms, 500);
         assert_eq!(cli.settings.database.database_url, "postgres://db/x");
         assert_eq!(cli.settings.webhook_max_attempts, 8);
         assert!(cli.settings.outbound_allow.is_empty());
+        assert_eq!(cli.settings.retention, Retention(None));
+        assert_eq!(cli.settings.misfire_grace_secs, 60);
         let bad = Cli::try_parse_from([
             "scheduler",
             "--database-url",
             "postgres://db/x",
+            "--aws-access-key-id",
+            "k",
+            "--aws-secret-access-key",
+            "s",
             "--outbound-allow",
             "10.0.0.0/99",
         ]);
         assert!(bad.is_err());
+        let retention = |value: &str| {
+            Cli::try_parse_from([
+                "scheduler",
+                "--database-url",
+                "postgres://db/x",
+                "--aws-access-key-id",
+                "k",
+                "--aws-secret-access-key",
+                "s",
+                "--retention",
+                value,
+            ])
+            .map(|cli| cli.settings.retention)
+        };
+        assert_eq!(
+            retention("30d").unwrap(),
+            Retention(Some(std::time::Duration::from_secs(30 * 86_400)))
+        );
+        assert_eq!(retention("0").unwrap(), Retention(None));
+        assert!(retention("soon").is_err());
     }
 }

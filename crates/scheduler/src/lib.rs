@@ -3,13 +3,21 @@
 //! - [`config`]: settings from flags and the environment.
 //! - [`relay`]: the outbox relay.
 //! - [`webhooks`]: signed webhook delivery with retries, every attempt recorded.
+//! - [`deadletters`]: records messages RabbitMQ dead-lettered as failed jobs.
 //! - [`queues`]: queue depth and oldest-job age gauges, for autoscaling.
+//! - [`schedules`]: fires due schedule ticks, exactly one job per tick across replicas.
+//! - [`reaper`]: queues again (or fails) running jobs whose worker vanished.
+//! - [`retention`]: deletes old jobs' objects in batches and marks the jobs `expired`.
 //!
 //! [`Application::build`] binds the operations port (port 0 allowed) so tests run it in-process.
 
 pub mod config;
+pub mod deadletters;
 pub mod queues;
+pub mod reaper;
 pub mod relay;
+pub mod retention;
+pub mod schedules;
 pub mod webhooks;
 
 use std::future::Future;
@@ -22,7 +30,7 @@ use tintype_broker::Publisher;
 use tintype_telemetry::ops::{OpsServer, ReadinessCheck};
 use tokio_util::sync::CancellationToken;
 
-pub use config::Settings;
+pub use config::{Retention, Settings};
 
 /// A built scheduler.
 pub struct Application {
@@ -32,7 +40,17 @@ pub struct Application {
     relay_metrics: relay::RelayMetrics,
     deliverer: webhooks::Deliverer,
     queue_metrics: queues::QueueMetrics,
+    storage: tintype_storage::Storage,
+    housekeeping: HousekeepingMetrics,
     ops: OpsServer,
+}
+
+/// Counters of the schedule, reaper and retention loops.
+#[derive(Clone, Default)]
+struct HousekeepingMetrics {
+    schedule_ticks: prometheus_client::metrics::counter::Counter,
+    jobs_reaped: prometheus_client::metrics::counter::Counter,
+    jobs_expired: prometheus_client::metrics::counter::Counter,
 }
 
 impl Application {
@@ -104,6 +122,22 @@ impl Application {
             },
             metrics: webhook_metrics,
         };
+        let housekeeping = HousekeepingMetrics::default();
+        registry.register(
+            "schedule_ticks",
+            "Schedule ticks handled (jobs fired, or misfires recorded)",
+            housekeeping.schedule_ticks.clone(),
+        );
+        registry.register(
+            "jobs_reaped",
+            "Running jobs taken back from vanished workers",
+            housekeeping.jobs_reaped.clone(),
+        );
+        registry.register(
+            "jobs_expired",
+            "Jobs whose objects retention deleted",
+            housekeeping.jobs_expired.clone(),
+        );
         let readiness: ReadinessCheck = {
             let (pool, publisher) = (pool.clone(), publisher.clone());
             Arc::new(move || {
@@ -122,7 +156,10 @@ impl Application {
         };
         let ops = OpsServer::bind(settings.metrics_addr, readiness, Arc::new(Mutex::new(root)))?;
         tracing::info!(metrics_port = ops.port(), "scheduler ready");
+        let storage = tintype_storage::Storage::new(&settings.storage.config());
         Ok(Self {
+            storage,
+            housekeeping,
             settings,
             pool,
             publisher,
@@ -157,11 +194,54 @@ impl Application {
             self.queue_metrics.clone(),
             token.clone(),
         ));
+        let dead_letters = tokio::spawn(deadletters::run(
+            self.pool.clone(),
+            self.settings.broker.amqp_url.clone(),
+            self.publisher.topology().clone(),
+            token.clone(),
+        ));
+        let schedules = tokio::spawn(schedules::run(
+            self.pool.clone(),
+            self.publisher.clone(),
+            Duration::from_millis(self.settings.schedule_tick_ms.max(10)),
+            Duration::from_secs(self.settings.misfire_grace_secs),
+            self.housekeeping.schedule_ticks.clone(),
+            token.clone(),
+        ));
+        let reaper = tokio::spawn(reaper::run(
+            self.pool.clone(),
+            self.publisher.clone(),
+            Duration::from_secs(self.settings.reaper_interval_secs.max(1)),
+            Duration::from_secs(self.settings.reaper_grace_secs),
+            self.housekeeping.jobs_reaped.clone(),
+            token.clone(),
+        ));
+        let retention = match self.settings.retention.0 {
+            Some(age) => Some(tokio::spawn(retention::run(
+                self.pool.clone(),
+                self.storage.clone(),
+                self.publisher.clone(),
+                retention::Policy {
+                    age,
+                    interval: Duration::from_secs(self.settings.retention_interval_secs.max(1)),
+                    batch: self.settings.retention_batch,
+                },
+                self.housekeeping.jobs_expired.clone(),
+                token.clone(),
+            ))),
+            None => None,
+        };
         shutdown.await;
         token.cancel();
+        schedules.await.context("schedule task")?;
+        reaper.await.context("reaper task")?;
+        if let Some(retention) = retention {
+            retention.await.context("retention task")?;
+        }
         relay.await.context("relay task")?;
         webhooks.await.context("webhook task")?;
         queues.await.context("queue sampling task")?;
+        dead_letters.await.context("dead-letter task")?;
         ops.stop(true).await;
         self.pool.close().await;
         tracing::info!("scheduler stopped");

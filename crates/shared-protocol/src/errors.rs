@@ -27,12 +27,26 @@ pub enum ErrorCode {
     Conflict,
     /// A dependency (database, broker, storage) is unavailable.
     ServiceUnavailable,
+    /// No valid API key was presented.
+    Unauthorized,
+    /// The API key lacks the scope the route needs.
+    Forbidden,
+    /// The client sent more requests than its rate allows.
+    RateLimited,
+    /// Too much work is waiting; submit again later.
+    QueueFull,
+    /// The source URL is refused by the outbound guard (private, loopback, metadata address…).
+    SourceRefused,
+    /// The source URL or object could not be read (HTTP error, unreachable, too slow, missing).
+    SourceUnavailable,
     /// The job ran past its time limit.
     Timeout,
     /// The job was cancelled.
     Cancelled,
     /// A transient failure outlasted the job's attempts.
     RetriesExhausted,
+    /// The job's worker vanished (its lease expired unclaimed) on the last allowed attempt.
+    LeaseExpired,
     /// Something unexpected; details are in the service logs.
     Internal,
 }
@@ -51,9 +65,16 @@ impl ErrorCode {
             Self::NotFound => "not_found",
             Self::Conflict => "conflict",
             Self::ServiceUnavailable => "service_unavailable",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::RateLimited => "rate_limited",
+            Self::QueueFull => "queue_full",
+            Self::SourceRefused => "source_refused",
+            Self::SourceUnavailable => "source_unavailable",
             Self::Timeout => "timeout",
             Self::Cancelled => "cancelled",
             Self::RetriesExhausted => "retries_exhausted",
+            Self::LeaseExpired => "lease_expired",
             Self::Internal => "internal",
         }
     }

@@ -27,6 +27,8 @@ pub enum EventKind {
     Failed,
     /// The job was cancelled.
     Cancelled,
+    /// Retention removed the job's objects; the record stays.
+    Expired,
 }
 
 impl EventKind {
@@ -40,6 +42,7 @@ impl EventKind {
             Self::Succeeded => "job.succeeded",
             Self::Failed => "job.failed",
             Self::Cancelled => "job.cancelled",
+            Self::Expired => "job.expired",
         }
     }
 

@@ -5,15 +5,27 @@
 //!   `UPDATE … WHERE status IN (…) RETURNING`.
 //! - [`outbox`]: messages written in the same transaction as the state they announce.
 //! - [`events`]: the per-job history.
+//! - [`listing`]: the filtered, keyset-paged job listing.
+//! - [`stats`]: throughput, outcomes, latency percentiles and waiting work for operators.
 //! - [`webhooks`]: webhook deliveries (queued by a trigger on final states) and their attempts.
+//! - [`submit`]: inserting a queued job with its history and messages, for every producer.
+//! - [`schedules`]: schedules, the claiming of their due ticks, and their run history.
+//! - [`housekeeping`]: the stuck-job reaper's and retention's batch statements.
 
 pub mod announce;
+pub mod api_keys;
 pub mod args;
 pub mod events;
+pub mod housekeeping;
 pub mod idempotency;
 pub mod jobs;
+pub mod listing;
 pub mod operator;
 pub mod outbox;
+pub mod presets;
+pub mod schedules;
+pub mod stats;
+pub mod submit;
 pub mod webhooks;
 pub mod workers;
 

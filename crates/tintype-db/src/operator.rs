@@ -120,3 +120,80 @@ async fn current_status(conn: &mut PgConnection, id: Uuid) -> Result<Option<JobS
         .await?;
     Ok(status.map(|s| JobStatus::parse(&s).unwrap_or(JobStatus::Failed)))
 }
+
+/// What recording a message RabbitMQ dead-lettered did to its job.
+#[derive(Debug)]
+pub enum DeadLetterOutcome {
+    /// The job was still waiting, or running on an expired lease: it is now `failed` and listed
+    /// in the dead letters.
+    Failed(Box<JobRow>),
+    /// The job is final already (the worker's own copy of an exhausted job) or runs on a live
+    /// lease (its owner finishes it; the reaper takes it if the owner dies): nothing changed.
+    Unchanged(JobStatus),
+    /// No such job.
+    NotFound,
+}
+
+/// Records a job message the broker dead-lettered (delivered too often without an outcome): a job
+/// nobody is working on any more is failed with `code` and `message`, so it is never left waiting
+/// for a message that no longer exists.
+pub async fn dead_lettered(
+    conn: &mut PgConnection,
+    id: Uuid,
+    code: &str,
+    message: &str,
+) -> Result<DeadLetterOutcome, DbError> {
+    let sql = format!(
+        "UPDATE jobs SET status = 'failed', error_code = $2, error_message = $3, \
+           finished_at = now(), lease_expires_at = NULL, next_attempt_at = NULL, \
+           dead_lettered_at = COALESCE(dead_lettered_at, now()), updated_at = now() \
+         WHERE id = $1 AND (status IN ('queued', 'retrying') \
+           OR (status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at < now()))) \
+         RETURNING {JOB_COLUMNS}"
+    );
+    if let Some(row) = sqlx::query_as::<_, JobRow>(AssertSqlSafe(sql))
+        .bind(id)
+        .bind(code)
+        .bind(message)
+        .fetch_optional(&mut *conn)
+        .await?
+    {
+        return Ok(DeadLetterOutcome::Failed(Box::new(row)));
+    }
+    Ok(match current_status(conn, id).await? {
+        Some(status) => DeadLetterOutcome::Unchanged(status),
+        None => DeadLetterOutcome::NotFound,
+    })
+}
+
+/// What a delete request did.
+#[derive(Debug)]
+pub enum DeleteOutcome {
+    /// The job is `deleted` (now or before); its stored objects may be removed.
+    Deleted(Box<JobRow>),
+    /// The job is still waiting or running.
+    NotFinal(JobStatus),
+    /// No such job.
+    NotFound,
+}
+
+/// Marks a finished job `deleted` and forgets its outputs; repeating it is harmless, so a delete
+/// whose object removal failed can simply be sent again.
+pub async fn delete(conn: &mut PgConnection, id: Uuid) -> Result<DeleteOutcome, DbError> {
+    let sql = format!(
+        "UPDATE jobs SET status = 'deleted', outputs = '[]'::jsonb, updated_at = now() \
+         WHERE id = $1 AND status IN ('succeeded', 'failed', 'cancelled', 'expired', 'deleted') \
+         RETURNING {JOB_COLUMNS}"
+    );
+    if let Some(row) = sqlx::query_as::<_, JobRow>(AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+    {
+        return Ok(DeleteOutcome::Deleted(Box::new(row)));
+    }
+    Ok(match current_status(conn, id).await? {
+        Some(status) => DeleteOutcome::NotFinal(status),
+        None => DeleteOutcome::NotFound,
+    })
+}

@@ -24,6 +24,8 @@ pub struct DueDelivery {
     pub attempts: i32,
     /// The body, once fixed.
     pub payload: Option<Value>,
+    /// Trace context of the span that made the job final (`traceparent`, `tracestate`).
+    pub trace_headers: Value,
 }
 
 /// One delivery as the API shows it.
@@ -76,7 +78,7 @@ pub async fn claim_due(
          WHERE id IN (SELECT id FROM webhook_deliveries \
                       WHERE status = 'pending' AND next_attempt_at <= now() \
                       ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED) \
-         RETURNING id, job_id, url, event, attempts, payload",
+         RETURNING id, job_id, url, event, attempts, payload, trace_headers",
     )
     .bind(limit)
     .bind(lease_secs)
@@ -186,4 +188,20 @@ pub async fn redeliver(pool: &PgPool, job_id: Uuid) -> Result<Option<Uuid>, DbEr
     .bind(job_id)
     .fetch_optional(pool)
     .await?)
+}
+
+/// Makes the webhook a job's final state queues in this transaction a child of the trace context
+/// in `headers` (the trigger reads it from transaction-local settings).
+pub async fn set_trace_context(
+    conn: &mut sqlx::PgConnection,
+    headers: &std::collections::BTreeMap<String, String>,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "SELECT set_config('tintype.traceparent', $1, true),                 set_config('tintype.tracestate', $2, true)",
+    )
+    .bind(headers.get("traceparent").map_or("", String::as_str))
+    .bind(headers.get("tracestate").map_or("", String::as_str))
+    .execute(conn)
+    .await?;
+    Ok(())
 }

@@ -212,9 +212,25 @@ impl Outbound {
         max_bytes: u64,
         deadline: Duration,
     ) -> Result<Fetched, OutboundError> {
+        self.get_limited_with_headers(url, &[], max_bytes, deadline)
+            .await
+    }
+
+    /// [`Outbound::get_limited`] with extra request headers (e.g. the W3C trace context).
+    pub async fn get_limited_with_headers(
+        &self,
+        url: &str,
+        headers: &[(String, String)],
+        max_bytes: u64,
+        deadline: Duration,
+    ) -> Result<Fetched, OutboundError> {
         let parsed = self.parse_url(url)?;
         let work = async {
-            let response = self.send(self.request(Method::GET, parsed)).await?;
+            let mut request = self.request(Method::GET, parsed);
+            for (name, value) in headers {
+                request = request.header(name.as_str(), value.as_str());
+            }
+            let response = self.send(request).await?;
             let status = response.status();
             if !status.is_success() {
                 return Err(OutboundError::Status {

@@ -207,11 +207,21 @@ impl Storage {
 
     /// Opens an object for streaming.
     pub async fn stream(&self, key: &str) -> Result<ObjectStream, StorageError> {
+        self.stream_range(key, None).await
+    }
+
+    /// Opens the bytes `first..=last` of an object (all of it for `None`) for streaming.
+    pub async fn stream_range(
+        &self,
+        key: &str,
+        range: Option<(u64, u64)>,
+    ) -> Result<ObjectStream, StorageError> {
         let out = self
             .client
             .get_object()
             .bucket(&self.bucket)
             .key(key)
+            .set_range(range.map(|(first, last)| format!("bytes={first}-{last}")))
             .send()
             .await
             .map_err(|e| StorageError::from_sdk("get object", e).for_key(key))?;
@@ -221,6 +231,31 @@ impl Storage {
             etag: out.e_tag().map(str::to_owned),
             body: out.body,
         })
+    }
+
+    /// The size of an object, or `None` when there is no object at `key`.
+    #[tracing::instrument(name = "S3.HeadObject", skip_all, fields(
+        otel.kind = "client", rpc.system = "aws-api", rpc.service = "S3", rpc.method = "HeadObject",
+        aws.s3.bucket = %self.bucket, aws.s3.key = key,
+    ))]
+    pub async fn head(&self, key: &str) -> Result<Option<u64>, StorageError> {
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| StorageError::from_sdk("head object", e).for_key(key))
+        {
+            Ok(out) => Ok(Some(
+                out.content_length()
+                    .and_then(|n| u64::try_from(n).ok())
+                    .unwrap_or(0),
+            )),
+            Err(StorageError::NotFound { .. }) => Ok(None),
+            Err(other) => Err(other),
+        }
     }
 
     /// Deletes one object; deleting a missing object succeeds.

@@ -2,7 +2,7 @@
 //! by the test (an image, a redirect, an endless body, a server that never answers). Raw tokio, so
 //! it behaves exactly as told — including badly.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -29,6 +29,7 @@ pub enum Reply {
 pub struct StubServer {
     /// The bound port on 127.0.0.1.
     pub port: u16,
+    requests: Arc<Mutex<Vec<String>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -38,9 +39,12 @@ impl StubServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind stub");
         let port = listener.local_addr().expect("stub addr").port();
         let route = Arc::new(route);
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&requests);
         let task = tokio::spawn(async move {
             while let Ok((mut socket, _)) = listener.accept().await {
                 let route = Arc::clone(&route);
+                let seen = Arc::clone(&seen);
                 tokio::spawn(async move {
                     let mut buf = vec![0u8; 8192];
                     let mut read = 0;
@@ -55,11 +59,21 @@ impl StubServer {
                     }
                     let head = String::from_utf8_lossy(&buf[..read]).into_owned();
                     let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                    seen.lock().unwrap().push(head);
                     let _ = answer(&mut socket, route(&path)).await;
                 });
             }
         });
-        Self { port, task }
+        Self {
+            port,
+            requests,
+            task,
+        }
+    }
+
+    /// The request heads received so far (request line and headers), oldest first.
+    pub fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
     }
 
     /// `http://127.0.0.1:{port}{path}`.

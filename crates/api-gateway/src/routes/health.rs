@@ -11,6 +11,17 @@ use crate::state::AppState;
 const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The process is up.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "health",
+    summary = "Liveness",
+    responses(
+        (status = 200, description = "The process answers", body = crate::openapi::Health),
+        (status = 503, description = "A dependency is unavailable; see `Retry-After`", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    ),
+    security(()),
+)]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
@@ -28,6 +39,17 @@ where
 }
 
 /// Every dependency answers.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "health",
+    summary = "Readiness",
+    responses(
+        (status = 200, description = "Every dependency answers", body = crate::openapi::Readiness),
+        (status = 503, description = "A dependency is down", body = crate::openapi::Readiness),
+    ),
+    security(()),
+)]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let (db, broker, storage) = tokio::join!(
         probe(tintype_db::ping(&state.pool)),

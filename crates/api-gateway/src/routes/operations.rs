@@ -27,6 +27,21 @@ fn parse_cursor(raw: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
 }
 
 /// Jobs whose messages were dead-lettered, most recent first; each can be retried.
+#[utoipa::path(
+    get,
+    path = "/v1/dead-letters",
+    tag = "operations",
+    summary = "Dead letters",
+    params(
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 500, description = "Page size (default 50)"),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "Most recent first", body = crate::openapi::DeadLetterPage),
+        (status = 400, description = "Bad `limit` or `cursor`", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        crate::openapi::CommonProblems,
+    ),
+)]
 pub async fn dead_letters(
     req: HttpRequest,
     query: web::Query<DeadLetterQuery>,
@@ -64,6 +79,16 @@ const WORKER_WINDOW_SECS: f64 = 3600.0;
 const WORKER_ALIVE_SECS: i64 = 30;
 
 /// Live and recently dead workers.
+#[utoipa::path(
+    get,
+    path = "/v1/workers",
+    tag = "operations",
+    summary = "Workers",
+    responses(
+        (status = 200, description = "Live and recently dead workers", body = crate::openapi::WorkerList),
+        crate::openapi::CommonProblems,
+    ),
+)]
 pub async fn workers(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let rows = tintype_db::workers::list(&state.pool, WORKER_WINDOW_SECS).await?;
     let now = Utc::now();

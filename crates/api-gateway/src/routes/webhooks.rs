@@ -10,6 +10,20 @@ use crate::routes::jobs::get::parse_id;
 use crate::state::AppState;
 
 /// Lists the job's deliveries, oldest first, each with its attempts.
+#[utoipa::path(
+    get,
+    path = "/v1/jobs/{id}/webhooks",
+    tag = "jobs",
+    summary = "A job's webhook deliveries",
+    params(
+        ("id" = uuid::Uuid, Path, description = "Job id"),
+    ),
+    responses(
+        (status = 200, description = "Deliveries with their attempts", body = crate::openapi::WebhookDeliveries),
+        (status = 404, description = "No such job", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        crate::openapi::CommonProblems,
+    ),
+)]
 pub async fn list(
     path: web::Path<String>,
     state: web::Data<AppState>,
@@ -39,6 +53,21 @@ pub async fn list(
 }
 
 /// Queues the final state for delivery again.
+#[utoipa::path(
+    post,
+    path = "/v1/jobs/{id}/webhooks/redeliver",
+    tag = "jobs",
+    summary = "Send the final state again",
+    params(
+        ("id" = uuid::Uuid, Path, description = "Job id"),
+    ),
+    responses(
+        (status = 202, description = "Queued", body = crate::openapi::Redelivery),
+        (status = 404, description = "No such job", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not final, or no webhook", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        crate::openapi::CommonProblems,
+    ),
+)]
 pub async fn redeliver(
     path: web::Path<String>,
     state: web::Data<AppState>,

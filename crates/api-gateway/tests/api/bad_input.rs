@@ -70,6 +70,16 @@ async fn bad_input_gets_the_documented_4xx_and_the_services_stay_healthy() {
         .send()
         .await
         .unwrap();
+    // A JSON submit is a recipe naming its source; this one has no outputs.
+    assert_problem(r, 422, "invalid_recipe").await;
+    let r = app
+        .client
+        .post(format!("{}/v1/jobs", app.address))
+        .header("content-type", "text/plain")
+        .body("a cat, please")
+        .send()
+        .await
+        .unwrap();
     assert_problem(r, 415, "unsupported_media_type").await;
 
     // Unknown jobs are 404, never "pending".

@@ -179,7 +179,7 @@ async fn exhausted_jobs_are_dead_lettered_and_a_retry_runs_them_again() {
 }
 
 #[tokio::test]
-async fn an_idempotency_key_returns_the_same_job_and_refuses_another_body() {
+async fn an_idempotency_key_returns_the_same_job_refuses_another_body_and_expires() {
     let app = spawn_app_with(Options {
         worker: false,
         ..Options::default()
@@ -213,6 +213,37 @@ async fn an_idempotency_key_returns_the_same_job_and_refuses_another_body() {
         .await
         .unwrap();
     assert_problem(other, 409, "conflict").await;
+
+    // The key lives for the configured TTL (3600 s in these tests) ...
+    let first_id = uuid::Uuid::parse_str(first["id"].as_str().unwrap()).unwrap();
+    let (ttl,): (f64,) = sqlx::query_as(
+        "SELECT EXTRACT(EPOCH FROM idempotency_expires_at - now())::float8 FROM jobs WHERE id = $1",
+    )
+    .bind(first_id)
+    .fetch_one(&app.env.pool)
+    .await
+    .unwrap();
+    assert!((3590.0..=3600.0).contains(&ttl), "key expires in {ttl} s");
+    // ... and once it has expired, the same key submits a new job, whatever the body.
+    sqlx::query(
+        "UPDATE jobs SET idempotency_expires_at = now() - interval '1 second' WHERE id = $1",
+    )
+    .bind(first_id)
+    .execute(&app.env.pool)
+    .await
+    .unwrap();
+    let after = send(r#"{"outputs":[{"name":"x","format":"png"}]}"#)
+        .await
+        .unwrap();
+    assert_eq!(after.status(), 202);
+    let after: Value = after.json().await.unwrap();
+    assert_ne!(after["id"], first["id"]);
+    let replay = send(r#"{"outputs":[{"name":"x","format":"png"}]}"#)
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), 200);
+    let replay: Value = replay.json().await.unwrap();
+    assert_eq!(replay["id"], after["id"]);
     app.stop().await;
 }
 

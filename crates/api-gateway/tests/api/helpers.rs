@@ -26,6 +26,8 @@ pub struct Options {
     pub worker: bool,
     /// Start a scheduler.
     pub scheduler: bool,
+    /// Adjusts the gateway's settings (auth, limits, CORS) before it starts.
+    pub gateway: fn(&mut api_gateway::Settings),
 }
 
 impl Default for Options {
@@ -34,8 +36,18 @@ impl Default for Options {
             gateway_amqp_url: None,
             worker: true,
             scheduler: true,
+            gateway: |_| {},
         }
     }
+}
+
+/// A client that drops idle connections before the gateway's 5 s keep-alive does, so a test that
+/// pauses (waiting out a broker restart, say) never sends on a connection the server just closed.
+pub fn test_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_idle_timeout(Duration::from_secs(2))
+        .build()
+        .unwrap()
 }
 
 fn stopper() -> (oneshot::Sender<()>, impl std::future::Future<Output = ()>) {
@@ -53,7 +65,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     tintype_testkit::init_logs();
     let env = TestEnv::new().await;
     let mut stops = Vec::new();
-    let gateway_settings = api_gateway::Settings {
+    let mut gateway_settings = api_gateway::Settings {
         http_addr: "127.0.0.1:0".parse().unwrap(),
         database: env.database_args(),
         broker: tintype_broker::BrokerArgs {
@@ -71,8 +83,19 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         job_max_attempts: 3,
         job_timeout_secs: 60,
         idempotency_ttl_secs: 3600,
+        // Off unless a test turns them on, so tests do not need keys or trip limits.
+        auth: api_gateway::auth::AuthMode::Disabled,
+        rate_limit_per_sec: 0,
+        rate_limit_burst: 0,
+        max_waiting_jobs: 0,
+        cors_origins: Vec::new(),
+        // Empty, as in production: tests that serve sources on loopback allow it explicitly.
+        outbound_allow: tintype_outbound::Allowlist::default(),
+        source_fetch_timeout_secs: 5,
         db_max_connections: 5,
+        jaeger_url: None,
     };
+    (options.gateway)(&mut gateway_settings);
     let gateway = api_gateway::Application::build(gateway_settings)
         .await
         .expect("build gateway");
@@ -90,7 +113,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     }
     let mut app = TestApp {
         address,
-        client: reqwest::Client::new(),
+        client: test_client(),
         env,
         stops,
     };
@@ -113,6 +136,8 @@ pub fn worker_settings(env: &TestEnv) -> image_worker::Settings {
         lease_secs: 30,
         shutdown_grace_secs: 5,
         max_source_bytes: 2 * 1024 * 1024,
+        outbound_allow: tintype_outbound::Allowlist::default(),
+        source_fetch_timeout_secs: 5,
         max_pixels: 50_000_000,
         max_dimension: 30_000,
     }
@@ -134,6 +159,14 @@ pub fn scheduler_settings(env: &TestEnv) -> scheduler::Settings {
         webhook_timeout_ms: 2000,
         webhook_interval_ms: 50,
         public_url: None,
+        storage: env.storage_args(),
+        schedule_tick_ms: 100,
+        misfire_grace_secs: 60,
+        reaper_interval_secs: 1,
+        reaper_grace_secs: 60,
+        retention: scheduler::Retention(None),
+        retention_interval_secs: 300,
+        retention_batch: 100,
     }
 }
 
@@ -240,7 +273,7 @@ impl TestApp {
     /// Stops every service and waits for them.
     pub async fn stop(mut self) {
         // Close the client's keep-alive connections, or graceful shutdown waits out its timeout.
-        self.client = reqwest::Client::new();
+        self.client = test_client();
         for (tx, handle) in self.stops.drain(..).rev().flatten() {
             let _ = tx.send(());
             handle.await.unwrap().unwrap();

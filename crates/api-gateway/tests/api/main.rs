@@ -4,10 +4,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bad_input;
+mod browser;
+mod contract;
 mod delivery;
 mod helpers;
 mod jobs;
+mod listing;
 mod observability;
+mod operator_views;
 mod outbox;
 mod process;
+mod protection;
+mod resources;
+mod schedules;
+mod sources;
 mod webhooks;

@@ -14,6 +14,7 @@ use tintype_testkit::{TestEnv, images};
 
 const SERVER: i32 = 2;
 const PRODUCER: i32 = 4;
+const CLIENT: i32 = 3;
 const CONSUMER: i32 = 5;
 
 async fn scrape(client: &reqwest::Client, port: u16) -> Vec<Sample> {
@@ -58,8 +59,11 @@ async fn one_job_is_one_trace_across_gateway_relay_and_worker_and_moves_every_se
         &env,
         &otel(&[
             ("TINTYPE_HTTP_ADDR", format!("127.0.0.1:{gw_port}")),
+            ("TINTYPE_AUTH", "disabled".to_owned()),
             // RabbitMQ unreachable from the gateway: the scheduler's relay must publish the job.
             ("AMQP_URL", "amqp://guest:guest@127.0.0.1:1/%2f".to_owned()),
+            // The source server below listens on loopback.
+            ("TINTYPE_OUTBOUND_ALLOW", "127.0.0.1".to_owned()),
         ]),
     )
     .unwrap();
@@ -67,7 +71,10 @@ async fn one_job_is_one_trace_across_gateway_relay_and_worker_and_moves_every_se
         worker_bin.to_str().unwrap(),
         &[],
         &env,
-        &otel(&[("TINTYPE_METRICS_ADDR", format!("127.0.0.1:{worker_port}"))]),
+        &otel(&[
+            ("TINTYPE_METRICS_ADDR", format!("127.0.0.1:{worker_port}")),
+            ("TINTYPE_OUTBOUND_ALLOW", "127.0.0.1".to_owned()),
+        ]),
     )
     .unwrap();
     let mut scheduler = ServiceProcess::spawn(
@@ -81,6 +88,9 @@ async fn one_job_is_one_trace_across_gateway_relay_and_worker_and_moves_every_se
             ),
             ("TINTYPE_RELAY_INTERVAL_MS", "100".to_owned()),
             ("TINTYPE_RELAY_MIN_AGE_MS", "0".to_owned()),
+            ("TINTYPE_WEBHOOK_INTERVAL_MS", "100".to_owned()),
+            // The webhook receiver below listens on loopback.
+            ("TINTYPE_OUTBOUND_ALLOW", "127.0.0.1".to_owned()),
         ]),
     )
     .unwrap();
@@ -105,11 +115,18 @@ async fn one_job_is_one_trace_across_gateway_relay_and_worker_and_moves_every_se
     // The caller's own trace: the gateway must continue it, not start another.
     let trace_id = "5b8efff798038103d269b633813fc60c";
     let caller_span = "eee19b7ec3c1b174";
-    let recipe = r#"{"operations":[{"op":"resize","width":64,"height":64,"fit":"inside"}],
-        "outputs":[{"name":"a","format":"jpeg"},{"name":"b","format":"png"}]}"#;
+    let hook =
+        tintype_testkit::stub::StubServer::start(|_| tintype_testkit::stub::Reply::Status(204))
+            .await;
+    let recipe = format!(
+        r#"{{"operations":[{{"op":"resize","width":64,"height":64,"fit":"inside"}}],
+        "outputs":[{{"name":"a","format":"jpeg"}},{{"name":"b","format":"png"}}],
+        "webhook":{{"url":"{}"}}}}"#,
+        hook.url("/hook")
+    );
     let response = client
         .post(format!("http://127.0.0.1:{gw_port}/v1/jobs"))
-        .query(&[("recipe", recipe)])
+        .query(&[("recipe", recipe.as_str())])
         .header("content-type", "image/png")
         .header("traceparent", format!("00-{trace_id}-{caller_span}-01"))
         .body(images::png(320, 200))
@@ -202,6 +219,61 @@ async fn one_job_is_one_trace_across_gateway_relay_and_worker_and_moves_every_se
         |s| s.name == "tintype_queue_oldest_age_seconds" && s.labels["queue"] == default_queue
     ));
 
+    // The webhook goes out with the job's trace context.
+    let hook_request = tintype_testkit::eventually(Duration::from_secs(20), "the webhook", || {
+        let requests = hook.requests();
+        async move { requests.into_iter().next() }
+    })
+    .await;
+    assert!(
+        hook_request
+            .to_ascii_lowercase()
+            .contains(&format!("traceparent: 00-{trace_id}-")),
+        "{hook_request}"
+    );
+
+    // A source URL is fetched with the trace context of the job that names it.
+    let png = images::png(64, 48);
+    let source = tintype_testkit::stub::StubServer::start(move |_| {
+        tintype_testkit::stub::Reply::Body("image/png", png.clone())
+    })
+    .await;
+    let url_trace = "0af7651916cd43dd8448eb211c80319c";
+    let response = client
+        .post(format!("http://127.0.0.1:{gw_port}/v1/jobs"))
+        .header("traceparent", format!("00-{url_trace}-b7ad6b7169203331-01"))
+        .json(&serde_json::json!({
+            "source": {"url": source.url("/a.png")},
+            "outputs": [{"name": "a", "format": "png"}],
+        }))
+        .send()
+        .await
+        .unwrap();
+    let url_job = crate::helpers::accepted_id(response).await;
+    let fetch = tintype_testkit::eventually(Duration::from_secs(30), "the source fetch", || {
+        let requests = source.requests();
+        async move { requests.into_iter().next() }
+    })
+    .await;
+    assert!(
+        fetch
+            .to_ascii_lowercase()
+            .contains(&format!("traceparent: 00-{url_trace}-")),
+        "{fetch}"
+    );
+    tintype_testkit::eventually(Duration::from_secs(30), "the URL job done", || async {
+        let job: Value = client
+            .get(format!("http://127.0.0.1:{gw_port}/v1/jobs/{url_job}"))
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        (job["status"] == "succeeded").then_some(())
+    })
+    .await;
+
     // A graceful stop flushes what the exporters still buffer.
     for service in [&mut gateway, &mut worker, &mut scheduler] {
         service.signal(Signal::SIGTERM);
@@ -216,6 +288,11 @@ async fn one_job_is_one_trace_across_gateway_relay_and_worker_and_moves_every_se
             |s| spans_named(s, "image-worker", "upload").len() >= 2,
         )
         .await;
+    // Only the first job's spans from here on; the URL job has its own trace.
+    let spans: Vec<ReceivedSpan> = spans
+        .into_iter()
+        .filter(|s| s.trace_id == trace_id)
+        .collect();
     let server = spans_named(&spans, "api-gateway", "POST /v1/jobs");
     assert_eq!(server.len(), 1, "{server:?}");
     assert_eq!(server[0].kind, SERVER);
@@ -250,6 +327,7 @@ async fn one_job_is_one_trace_across_gateway_relay_and_worker_and_moves_every_se
         ("image-worker", "upload", 2),
         ("image-worker", "S3.PutObject", 2),
         ("image-worker", "UPDATE jobs", 2),
+        ("scheduler", "POST", 1),
     ] {
         let found = spans_named(&spans, service, name);
         assert!(
@@ -258,6 +336,12 @@ async fn one_job_is_one_trace_across_gateway_relay_and_worker_and_moves_every_se
         );
         chain.extend(found);
     }
+    let webhook = spans_named(&spans, "scheduler", "POST");
+    assert_eq!(webhook[0].kind, CLIENT, "{webhook:?}");
+    assert!(
+        consume.iter().any(|c| c.trace_id == webhook[0].trace_id),
+        "the webhook span continues the job's trace"
+    );
     let traces: std::collections::BTreeSet<&str> =
         chain.iter().map(|s| s.trace_id.as_str()).collect();
     assert_eq!(

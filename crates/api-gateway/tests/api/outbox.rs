@@ -10,6 +10,7 @@ async fn with_rabbitmq_unreachable_at_submit_the_job_is_accepted_and_processed_l
         gateway_amqp_url: Some("amqp://guest:guest@127.0.0.1:1/%2f".into()),
         worker: true,
         scheduler: false,
+        ..Default::default()
     })
     .await;
     let r = app

@@ -4,6 +4,7 @@
 //! (then EXIF is kept with its orientation reset, since the pixels are already upright); the
 //! ICC profile is always kept where the format carries it, so colours stay right.
 
+mod animated;
 mod avif;
 mod gif;
 mod jpeg;
@@ -55,16 +56,40 @@ pub(crate) fn encode(
     } else {
         meta.exif.as_deref()
     };
+    fit_bytes(out, |q| match out.format {
+        Format::Jpeg => jpeg::encode(img, q, out.progressive, icc, exif),
+        Format::Png => png::encode(img, out.compression, icc, exif),
+        Format::Webp => webp::encode(img, q, out.lossless),
+        Format::Gif => gif::encode(img),
+        Format::Avif => avif::encode(img, q),
+    })
+}
+
+/// Encodes an animation (frames of one size, each shown for its delay in milliseconds) as an
+/// animated GIF or WebP; `max_bytes` steps a lossy WebP's quality down as for a still.
+pub(crate) fn encode_animation(
+    frames: &[&DynamicImage],
+    delays_ms: &[u32],
+    out: &Output,
+) -> Result<Vec<u8>, EngineError> {
+    fit_bytes(out, |q| match out.format {
+        Format::Gif => animated::gif(frames, delays_ms),
+        Format::Webp => animated::webp(frames, delays_ms, q, out.lossless),
+        other => Err(EngineError::NotApplicable(format!(
+            "{} cannot hold an animation",
+            other.as_str()
+        ))),
+    })
+}
+
+/// Encodes at the output's quality and, with `max_bytes`, searches down for the highest
+/// quality that fits.
+fn fit_bytes(
+    out: &Output,
+    encode_at: impl Fn(u8) -> Result<Vec<u8>, EngineError>,
+) -> Result<Vec<u8>, EngineError> {
     let quality = out.quality.unwrap_or_else(|| default_quality(out.format));
-    let at = |q: u8| -> Result<Vec<u8>, EngineError> {
-        crate::error::guard(|| match out.format {
-            Format::Jpeg => jpeg::encode(img, q, out.progressive, icc, exif),
-            Format::Png => png::encode(img, out.compression, icc, exif),
-            Format::Webp => webp::encode(img, q, out.lossless),
-            Format::Gif => gif::encode(img),
-            Format::Avif => avif::encode(img, q),
-        })
-    };
+    let at = |q: u8| crate::error::guard(|| encode_at(q));
     let first = at(quality)?;
     let Some(max) = out.max_bytes else {
         return Ok(first);

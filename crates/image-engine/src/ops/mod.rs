@@ -47,6 +47,70 @@ pub(crate) fn apply<'a>(
     Ok(img)
 }
 
+/// Applies `ops` to every frame of an animation, one operation at a time across all frames.
+/// Decisions that depend on content (trim bounds, a smart crop's window) are made on the first
+/// frame and reused for the others, so the frames keep one size and the crop does not jitter.
+pub(crate) fn apply_frames<'a>(
+    mut frames: Vec<Cow<'a, DynamicImage>>,
+    ops: &[Operation],
+    ctx: &Ctx<'_>,
+    timings: &mut Vec<(&'static str, std::time::Duration)>,
+) -> Result<Vec<Cow<'a, DynamicImage>>, EngineError> {
+    use Operation as O;
+    for op in ops {
+        let name = op.name();
+        let _span =
+            tracing::info_span!("operation", otel.name = name, image.operation = name).entered();
+        let started = std::time::Instant::now();
+        frames = match op {
+            O::Trim { threshold } => match frames
+                .first()
+                .and_then(|f| geometry::trim_bounds(f, *threshold))
+            {
+                Some((x, y, w, h)) => frames
+                    .into_iter()
+                    .map(|f| Cow::Owned(f.crop_imm(x, y, w, h)))
+                    .collect(),
+                None => frames,
+            },
+            O::Resize {
+                width,
+                height,
+                fit,
+                gravity,
+                enlarge,
+                filter,
+                background,
+            } => {
+                let spec = resize::Spec {
+                    width: *width,
+                    height: *height,
+                    fit: *fit,
+                    gravity: *gravity,
+                    enlarge: *enlarge,
+                    filter: *filter,
+                    background: *background,
+                };
+                let mut pin = None;
+                frames
+                    .iter()
+                    .map(|f| resize::apply_pinned(f, &spec, ctx.limits, &mut pin).map(Cow::Owned))
+                    .collect::<Result<_, _>>()?
+            }
+            _ => frames
+                .into_iter()
+                .map(|f| apply_one(f, op, ctx))
+                .collect::<Result<_, _>>()?,
+        };
+        if let Some(first) = frames.first() {
+            ctx.limits
+                .check_frames(frames.len(), first.width(), first.height())?;
+        }
+        timings.push((name, started.elapsed()));
+    }
+    Ok(frames)
+}
+
 fn apply_one<'a>(
     img: Cow<'a, DynamicImage>,
     op: &Operation,

@@ -122,6 +122,17 @@ pub(crate) fn apply(
     spec: &Spec,
     limits: &Limits,
 ) -> Result<DynamicImage, EngineError> {
+    apply_pinned(src, spec, limits, &mut None)
+}
+
+/// Applies a resize; a smart crop (attention, entropy) uses the window in `pin` when there is
+/// one and stores the window it found otherwise, so every frame of an animation is cut alike.
+pub(crate) fn apply_pinned(
+    src: &DynamicImage,
+    spec: &Spec,
+    limits: &Limits,
+    pin: &mut Option<(u32, u32)>,
+) -> Result<DynamicImage, EngineError> {
     let (w, h) = (src.width(), src.height());
     let g = geometry(w, h, spec);
     limits.check_output(g.scaled.0, g.scaled.1)?;
@@ -130,7 +141,8 @@ pub(crate) fn apply(
         Fit::Cover if g.boxed != g.scaled => {
             if matches!(spec.gravity, Gravity::Attention | Gravity::Entropy) {
                 let scaled = resample(src, g.scaled.0, g.scaled.1, spec.filter, None)?;
-                let (x, y) = smartcrop::find(&scaled, g.boxed, spec.gravity);
+                let (x, y) =
+                    *pin.get_or_insert_with(|| smartcrop::find(&scaled, g.boxed, spec.gravity));
                 Ok(scaled.crop_imm(x, y, g.boxed.0, g.boxed.1))
             } else {
                 // Crop in source coordinates and resample only what is kept: the same result

@@ -15,6 +15,7 @@ use tintype_db::DbError;
 use tintype_db::webhooks::{AttemptOutcome, DueDelivery};
 use tintype_outbound::{Outbound, OutboundError};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 pub use sign::Signer;
 
@@ -115,7 +116,26 @@ impl Deliverer {
         };
         let body = serde_json::to_vec(&payload).unwrap_or_default();
         let started = Instant::now();
-        let result = tokio::time::timeout(self.policy.timeout, self.send(&delivery, body)).await;
+        let span = tracing::info_span!(
+            "webhook",
+            otel.name = "POST",
+            otel.kind = "client",
+            http.request.method = "POST",
+            url.full = %delivery.url,
+            webhook.id = %delivery.id,
+            webhook.attempt = delivery.attempts,
+            http.response.status_code = tracing::field::Empty,
+        );
+        // The job's trace, as the writer of its final state left it on the delivery.
+        let parent: std::collections::BTreeMap<String, String> =
+            serde_json::from_value(delivery.trace_headers.clone()).unwrap_or_default();
+        tintype_telemetry::propagation::set_parent_from(&span, &parent);
+        let result = tokio::time::timeout(self.policy.timeout, self.send(&delivery, body))
+            .instrument(span.clone())
+            .await;
+        if let Ok(Ok(status)) = &result {
+            span.record("http.response.status_code", status);
+        }
         let latency_ms = started.elapsed().as_millis().min(i32::MAX as u128) as i32;
         let (status_code, error, permanent) = match result {
             Ok(Ok(status)) if (200..300).contains(&status) => (Some(status), None, false),
@@ -188,20 +208,12 @@ impl Deliverer {
         if !self.signer.is_empty() {
             request = request.header("webhook-signature", self.signer.sign(&id, timestamp, &body));
         }
-        for (name, value) in trace_headers() {
+        for (name, value) in tintype_telemetry::propagation::current_headers() {
             request = request.header(name, value);
         }
         let response = self.outbound.send(request.body(body)).await?;
         Ok(response.status().as_u16())
     }
-}
-
-/// HOOK(tracing): the W3C `traceparent`/`tracestate` of the current span, for the outgoing
-/// webhook. The workspace has no OpenTelemetry propagator yet (it is being added in
-/// tintype-telemetry); once it is, inject the current context here through the global propagator
-/// and the webhook joins the job's trace. Until then no trace header is sent.
-fn trace_headers() -> Vec<(&'static str, String)> {
-    Vec::new()
 }
 
 #[cfg(test)]

@@ -26,6 +26,19 @@ pub fn settings(env: &TestEnv, extra: &[&str]) -> scheduler::Settings {
         "--amqp-prefix".into(),
         env.topology.prefix().to_owned(),
     ];
+    let storage = env.storage_args();
+    args.extend([
+        "--s3-endpoint".to_owned(),
+        storage.endpoint.unwrap_or_default(),
+        "--s3-bucket".into(),
+        storage.bucket,
+        "--s3-region".into(),
+        storage.region,
+        "--aws-access-key-id".into(),
+        storage.access_key_id,
+        "--aws-secret-access-key".into(),
+        storage.secret_access_key,
+    ]);
     args.extend(extra.iter().map(|s| (*s).to_owned()));
     Cli::try_parse_from(args).unwrap().settings
 }
@@ -97,4 +110,55 @@ pub fn recipe_with_webhook(url: &str) -> Value {
         "webhook": {"url": url},
         "metadata": {"order": "A-1"}
     })
+}
+
+/// Stores an object at `key` in the test bucket and a schedule firing it (timing given as
+/// `cron` or `every_secs`), due first at `next_fire_at`.
+pub async fn insert_schedule(
+    env: &TestEnv,
+    cron: Option<&str>,
+    every_secs: Option<i64>,
+    misfire: &str,
+    next_fire_at: chrono::DateTime<chrono::Utc>,
+) -> Uuid {
+    let key = "library/cat.jpg";
+    env.storage
+        .put(
+            key,
+            tintype_testkit::images::jpeg(16, 16).into(),
+            "image/jpeg",
+        )
+        .await
+        .unwrap();
+    let id = Uuid::now_v7();
+    tintype_db::schedules::insert(
+        &env.pool,
+        &tintype_db::schedules::NewSchedule {
+            id,
+            name: format!("test {misfire}"),
+            recipe: json!({
+                "outputs": [{"name": "thumb", "format": "webp", "quality": 80}],
+                "metadata": {"from": "recipe"},
+                "max_attempts": 2,
+                "timeout_secs": 30
+            }),
+            source_url: None,
+            source_key: Some(key.to_owned()),
+            cron: cron.map(str::to_owned),
+            every_secs,
+            timezone: "Europe/Berlin".into(),
+            misfire: misfire.into(),
+            priority: shared_protocol::Priority::Low,
+            metadata: json!({"team": "catalogue"}),
+            next_fire_at: Some(next_fire_at),
+        },
+    )
+    .await
+    .unwrap();
+    id
+}
+
+/// A publisher in the test's namespace.
+pub fn publisher(env: &TestEnv) -> tintype_broker::Publisher {
+    tintype_broker::Publisher::new(&env.amqp_url, "scheduler test", env.topology.clone())
 }

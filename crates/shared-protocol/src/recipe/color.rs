@@ -68,3 +68,18 @@ impl<'de> Deserialize<'de> for Color {
         })
     }
 }
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Color {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some("^#([0-9a-fA-F]{6}|[0-9a-fA-F]{8})$"))
+            .description(Some("`#rrggbb` or `#rrggbbaa`"))
+            .examples([serde_json::json!("#ffffff")])
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Color {}

@@ -18,15 +18,27 @@ use crate::job::Priority;
 
 /// A recipe as submitted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "operations": [{"op": "auto_orient"}, {"op": "resize", "width": 1600, "height": 1600, "fit": "inside"}],
+    "outputs": [
+        {"name": "large", "format": "jpeg", "quality": 85},
+        {"name": "thumb", "format": "webp", "quality": 80,
+         "operations": [{"op": "resize", "width": 200, "height": 200, "fit": "cover"}]}
+    ],
+    "priority": "high",
+    "metadata": {"order": "A-1"}
+})))]
 #[serde(deny_unknown_fields)]
 pub struct Recipe {
     /// Where the image comes from when it is not uploaded with the request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<Source>,
-    /// Operations applied once, before any output's own operations.
+    /// Operations applied once, before any output's own operations (at most 32 by default).
     #[serde(default)]
     pub operations: Vec<Operation>,
-    /// The outputs to produce; at least one.
+    /// The outputs to produce: 1 to 16 by default, names unique.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 16))]
     pub outputs: Vec<Output>,
     /// Queue to wait in.
     #[serde(default)]
@@ -34,34 +46,42 @@ pub struct Recipe {
     /// Where to POST the final state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook: Option<Webhook>,
-    /// Client data stored with the job and echoed back.
+    /// Client data stored with the job and echoed back: at most 4096 bytes serialised.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub metadata: serde_json::Map<String, serde_json::Value>,
-    /// Upper bound on attempts for transient failures (bounded by configuration).
+    /// Upper bound on attempts for transient failures, 1 to 10.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 10))]
     pub max_attempts: Option<u32>,
-    /// Per-job time limit in seconds (bounded by configuration).
+    /// Per-job time limit in seconds, 1 to 600.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 600))]
     pub timeout_secs: Option<u32>,
 }
 
 /// The image source named in a recipe: exactly one of `url` or `object`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Source {
-    /// An http(s) URL the worker fetches.
+    /// An absolute http(s) URL the worker fetches (at most 2048 characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 2048))]
     pub url: Option<String>,
-    /// A key of an object already in the configured bucket.
+    /// A key of an object already in the configured bucket (1 to 1024 characters, no `..`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 1024))]
     pub object: Option<String>,
 }
 
 /// Webhook target of a job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Webhook {
-    /// The URL the final state is POSTed to.
+    /// The absolute http(s) URL the final state is POSTed to (at most 2048 characters).
+    #[cfg_attr(feature = "openapi", schema(max_length = 2048))]
     pub url: String,
 }
 

@@ -6,6 +6,7 @@ use super::{Color, RecipeError, RecipeLimits};
 
 /// How a resize fits the image into the requested box.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Fit {
     /// Fit inside the box keeping the aspect ratio, then pad to the box with `background`.
@@ -23,6 +24,7 @@ pub enum Fit {
 
 /// Where to anchor a crop, a pad or a watermark.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Gravity {
     /// The centre.
@@ -52,6 +54,7 @@ pub enum Gravity {
 
 /// Resampling filter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Filter {
     /// Lanczos with a = 3: sharpest, the default.
@@ -75,6 +78,7 @@ fn default_sharpen_amount() -> f32 {
 
 /// One image operation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Operation {
     /// Apply the EXIF orientation so the image is upright.

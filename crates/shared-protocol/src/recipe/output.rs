@@ -7,6 +7,7 @@ use crate::recipe::Operation;
 
 /// Encoded output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Format {
     /// JPEG (baseline or progressive).
@@ -62,16 +63,19 @@ fn default_strip_metadata() -> bool {
 
 /// One variant to encode.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Output {
     /// Name of the output, unique within the recipe; `[A-Za-z0-9_-]{1,64}`.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64))]
     pub name: String,
     /// Encoding.
     pub format: Format,
     /// Lossy quality 1–100 (JPEG, lossy WebP, AVIF); the encoder's default when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100))]
     pub quality: Option<u8>,
-    /// Operations applied to this output only, after the shared ones.
+    /// Operations applied to this output only, after the shared ones (at most 32 by default).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub operations: Vec<Operation>,
     /// Progressive JPEG.
@@ -79,10 +83,15 @@ pub struct Output {
     pub progressive: bool,
     /// PNG compression level 0–9.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 9))]
     pub compression: Option<u8>,
     /// Lossless WebP.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub lossless: bool,
+    /// Keep every frame of an animated GIF or WebP source (gif and webp outputs only); off, an
+    /// animation yields its first frame. A still source gives a still image either way.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub animated: bool,
     /// Drop EXIF/XMP/IPTC (the ICC profile is kept so colours stay right).
     #[serde(default = "default_strip_metadata")]
     pub strip_metadata: bool,
@@ -146,6 +155,12 @@ impl Output {
             return Err(RecipeError::new(
                 format!("{field}.lossless"),
                 "applies to webp only",
+            ));
+        }
+        if self.animated && !matches!(self.format, Format::Gif | Format::Webp) {
+            return Err(RecipeError::new(
+                format!("{field}.animated"),
+                "applies to gif and webp only",
             ));
         }
         if let Some(max) = self.max_bytes

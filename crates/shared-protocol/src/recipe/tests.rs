@@ -124,6 +124,10 @@ fn out_of_range_values_name_the_field() {
             r#"{"outputs": [{"name": "a", "format": "jpeg"}, {"name": "a", "format": "png"}]}"#,
             "outputs[1].name",
         ),
+        (
+            r#"{"outputs": [{"name": "a", "format": "png", "animated": true}]}"#,
+            "outputs[0].animated",
+        ),
         (r#"{"outputs": []}"#, "outputs"),
         (
             r#"{"source": {"url": "ftp://x/y"}, "outputs": [{"name": "a", "format": "jpeg"}]}"#,
@@ -208,4 +212,15 @@ fn colours_parse_and_print() {
     );
     assert_eq!(Color::parse("red"), None);
     assert_eq!(Color::parse("#12345"), None);
+}
+
+#[test]
+fn animated_is_off_by_default_and_round_trips_for_gif_and_webp() {
+    let r = parse(r#"{"outputs": [{"name": "a", "format": "gif"}]}"#).unwrap();
+    assert!(!r.outputs[0].animated);
+    let json = r#"{"outputs": [{"name": "a", "format": "webp", "animated": true}]}"#;
+    let r = parse(json).unwrap();
+    assert!(r.outputs[0].animated);
+    let again = parse(&serde_json::to_string(&r).unwrap()).unwrap();
+    assert_eq!(again, r);
 }

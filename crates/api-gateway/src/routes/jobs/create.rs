@@ -12,50 +12,75 @@ use tracing::Instrument as _;
 use uuid::Uuid;
 
 use super::resource::{JobView, base_url};
-use super::upload;
+use super::{source, upload};
 use crate::error::ApiError;
 use crate::metrics::{GatewayMetrics, PriorityLabel};
 use crate::state::AppState;
 
 /// Accepts a job.
+#[utoipa::path(
+    post,
+    path = "/v1/jobs",
+    tag = "jobs",
+    summary = "Submit a job",
+    description = "Three shapes: `multipart/form-data` (parts `file` and `recipe`); a raw image body with the recipe in the `recipe` query parameter; or `application/json`, the recipe itself with `source.url` (fetched by the worker through the outbound guard) or `source.object` (a key in the bucket). The recipe may name a preset.",
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "Same key and body within the TTL answer with the original job"),
+        ("recipe" = Option<String>, Query, description = "The recipe, for a raw image body"),
+    ),
+    request_body(content((crate::openapi::SubmitForm = "multipart/form-data"), (Vec<u8> = "application/octet-stream"), (shared_protocol::Recipe = "application/json")), description = "The image with its recipe, or a recipe naming its source"),
+    responses(
+        (status = 202, description = "Accepted; follow `links.self`", body = crate::routes::jobs::resource::JobView),
+        (status = 200, description = "Replay of an `Idempotency-Key` with the same body: the original job", body = crate::routes::jobs::resource::JobView),
+        (status = 400, description = "Malformed request", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`Idempotency-Key` reused with another body", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Upload too large", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not a supported image or content type", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid recipe, broken image, image over a limit, or a source that is refused (`source_refused`) or missing (`source_unavailable`)", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        crate::openapi::CommonProblems,
+    ),
+)]
 pub async fn create(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let idem_key = idempotency_key(&req)?;
+    state.admission.admit(&state.pool).await?;
     let submission = upload::read(&req, payload, state.max_upload_bytes).await?;
-    let recipe = Recipe::parse(&submission.recipe, &state.recipe_limits)?;
-    let hash = request_hash(&submission.recipe, &submission.file);
+    let document = crate::routes::presets::expand(&state, &submission.recipe).await?;
+    let recipe = Recipe::parse(&document, &state.recipe_limits)?;
+    let hash = request_hash(
+        &submission.recipe,
+        submission.file.as_deref().unwrap_or_default(),
+    );
     if let Some(key) = &idem_key
         && let Some(response) = replay(&req, &state, key, &hash).await?
     {
         return Ok(response);
     }
-    if recipe.source.is_some() {
-        return Err(ApiError::BadRequest(
-            "`source` is for jobs without an upload; this request uploads the image".into(),
-        ));
-    }
-    let file = submission.file;
-    let limits = state.image_limits.clone();
-    let probe_input = file.clone();
-    // Probing reads headers and scans for the end marker: cheap, but not async work.
-    let info = web::block(move || image_engine::probe(&probe_input, &limits))
-        .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("probe task failed: {e}")))??;
-
     let id = Uuid::now_v7();
-    let key = original_key(id);
-    state
-        .storage
-        .put(&key, file.clone(), &format!("image/{}", info.format))
-        .await?;
-
-    let source_info = serde_json::json!({
-        "format": info.format, "width": info.width, "height": info.height,
-        "frames": info.frames, "bytes": file.len(),
-    });
+    let (source_key, source_url, source_info, upload_bytes) =
+        match (submission.file, &recipe.source) {
+            (Some(_), Some(_)) => {
+                return Err(ApiError::BadRequest(
+                    "`source` is for JSON submits; this request uploads the image".into(),
+                ));
+            }
+            (None, None) => {
+                return Err(ApiError::BadRequest(
+                    "a JSON submit names its image in `source.url` or `source.object`".into(),
+                ));
+            }
+            (None, Some(named)) => match source::check(&state, named).await? {
+                source::Checked::Url(url) => (None, Some(url), None, 0),
+                source::Checked::Object(key) => (Some(key), None, None, 0),
+            },
+            (Some(file), None) => {
+                let info = store_upload(&state, id, file.clone()).await?;
+                (Some(original_key(id)), None, Some(info), file.len() as u64)
+            }
+        };
     let job = NewJob {
         id,
         priority: recipe.priority,
@@ -63,9 +88,9 @@ pub async fn create(
         max_attempts: recipe.max_attempts.unwrap_or(state.job_max_attempts) as i32,
         timeout_secs: recipe.timeout_secs.unwrap_or(state.job_timeout_secs) as i32,
         recipe: serde_json::to_value(&recipe).map_err(|e| ApiError::Internal(e.into()))?,
-        source_key: Some(key),
-        source_url: None,
-        source_info: Some(source_info),
+        source_key,
+        source_url,
+        source_info,
         trace_id: propagation::current_trace_id(),
     };
     let idempotency = idem_key.as_deref().map(|k| (k, hash.as_str()));
@@ -74,7 +99,9 @@ pub async fn create(
         .await?
     else {
         // A concurrent submit with the same key won; this original is nobody's.
-        if let Err(err) = state.storage.delete(&original_key(id)).await {
+        if upload_bytes > 0
+            && let Err(err) = state.storage.delete(&original_key(id)).await
+        {
             tracing::warn!(error = %err, "could not remove the original of a lost idempotent race");
         }
         let key = idem_key.as_deref().unwrap_or_default();
@@ -89,7 +116,7 @@ pub async fn create(
                 priority: recipe.priority.as_str().to_owned(),
             })
             .inc();
-        metrics.upload_bytes.inc_by(file.len() as u64);
+        metrics.upload_bytes.inc_by(upload_bytes);
     }
 
     // Fast path: publish now. On failure the relay publishes later; the client's 202 stands.
@@ -98,13 +125,40 @@ pub async fn create(
     {
         tracing::warn!(job.id = %id, error = %err, "publish deferred to the outbox relay");
     }
-    tracing::info!(job.id = %id, priority = %recipe.priority, size_bytes = file.len(), "job accepted");
+    tracing::info!(job.id = %id, priority = %recipe.priority, size_bytes = upload_bytes, "job accepted");
 
     let base = base_url(&req, state.public_url.as_deref());
     let view = JobView::new(row, &base);
     Ok(HttpResponse::Accepted()
         .insert_header(("Location", format!("{base}/v1/jobs/{id}")))
         .json(view))
+}
+
+/// Probes an upload (refusing non-images, broken files and bombs from the header) and stores it
+/// as the job's original; answers what the header said.
+async fn store_upload(
+    state: &AppState,
+    id: Uuid,
+    file: bytes::Bytes,
+) -> Result<serde_json::Value, ApiError> {
+    let limits = state.image_limits.clone();
+    let probe_input = file.clone();
+    // Probing reads headers and scans for the end marker: cheap, but not async work.
+    let info = web::block(move || image_engine::probe(&probe_input, &limits))
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("probe task failed: {e}")))??;
+    state
+        .storage
+        .put(
+            &original_key(id),
+            file.clone(),
+            &format!("image/{}", info.format),
+        )
+        .await?;
+    Ok(serde_json::json!({
+        "format": info.format, "width": info.width, "height": info.height,
+        "frames": info.frames, "bytes": file.len(),
+    }))
 }
 
 /// Inserts the job, its history entry and its outbox messages in one transaction, binding the
@@ -118,7 +172,8 @@ async fn insert_with_outbox(
     // Captured now, inside the request's span: the relay may publish these rows much later.
     let trace_headers = propagation::current_headers_json();
     let mut tx = state.pool.begin().await?;
-    let row = tintype_db::jobs::insert(&mut tx, job).await?;
+    let (row, ids) =
+        tintype_db::submit::queue_job(&mut tx, topology, job, None, &trace_headers).await?;
     if let Some((key, hash)) = idempotency
         && !tintype_db::idempotency::bind(
             &mut tx,
@@ -132,7 +187,6 @@ async fn insert_with_outbox(
         tx.rollback().await?;
         return Ok(None);
     }
-    let ids = tintype_db::announce::queued(&mut tx, topology, &row, None, &trace_headers).await?;
     tx.commit().await?;
     Ok(Some((row, ids)))
 }

@@ -21,6 +21,20 @@ pub async fn require_job(state: &AppState, id: Uuid) -> Result<(), ApiError> {
 }
 
 /// The job resource.
+#[utoipa::path(
+    get,
+    path = "/v1/jobs/{id}",
+    tag = "jobs",
+    summary = "A job",
+    params(
+        ("id" = uuid::Uuid, Path, description = "Job id"),
+    ),
+    responses(
+        (status = 200, description = "The job", body = crate::routes::jobs::resource::JobView),
+        (status = 404, description = "No such job", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        crate::openapi::CommonProblems,
+    ),
+)]
 pub async fn get(
     req: HttpRequest,
     path: web::Path<String>,
@@ -35,6 +49,20 @@ pub async fn get(
 }
 
 /// The job's history, oldest first.
+#[utoipa::path(
+    get,
+    path = "/v1/jobs/{id}/events",
+    tag = "jobs",
+    summary = "A job's history",
+    params(
+        ("id" = uuid::Uuid, Path, description = "Job id"),
+    ),
+    responses(
+        (status = 200, description = "Oldest first", body = crate::openapi::JobEvents),
+        (status = 404, description = "No such job", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        crate::openapi::CommonProblems,
+    ),
+)]
 pub async fn events(
     path: web::Path<String>,
     state: web::Data<AppState>,

@@ -9,7 +9,7 @@ use tintype_db::JobRow;
 use uuid::Uuid;
 
 /// An output with its download link.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OutputView {
     /// Name from the recipe.
     pub name: String,
@@ -28,7 +28,7 @@ pub struct OutputView {
 }
 
 /// A failure reason.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorView {
     /// Stable code.
     pub code: String,
@@ -37,13 +37,15 @@ pub struct ErrorView {
 }
 
 /// The job resource.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct JobView {
     /// Job id.
     pub id: Uuid,
     /// Lifecycle status.
+    #[schema(value_type = shared_protocol::JobStatus)]
     pub status: String,
     /// Queue priority.
+    #[schema(value_type = shared_protocol::Priority)]
     pub priority: String,
     /// Attempts started.
     pub attempts: i32,
@@ -53,7 +55,8 @@ pub struct JobView {
     pub error: Option<ErrorView>,
     /// Outputs once succeeded.
     pub outputs: Vec<OutputView>,
-    /// What the source header said.
+    /// The source: for an upload what its header said (format, width, height, frames, bytes);
+    /// for a JSON submit the `url` or `object` it named.
     pub source: Option<Value>,
     /// Client metadata.
     pub metadata: Value,
@@ -90,6 +93,23 @@ pub fn base_url(req: &HttpRequest, public_url: Option<&str>) -> String {
     }
 }
 
+/// The header facts of an upload, or the URL or object a JSON submit named.
+fn source_view(
+    id: uuid::Uuid,
+    info: Option<Value>,
+    url: Option<String>,
+    key: Option<String>,
+) -> Option<Value> {
+    match (info, url, key) {
+        (Some(info), _, _) => Some(info),
+        (None, Some(url), _) => Some(serde_json::json!({ "url": url })),
+        (None, None, Some(key)) if key != shared_protocol::job::original_key(id) => {
+            Some(serde_json::json!({ "object": key }))
+        }
+        _ => None,
+    }
+}
+
 impl JobView {
     /// Builds the view of a stored job.
     pub fn new(row: JobRow, base: &str) -> Self {
@@ -123,7 +143,7 @@ impl JobView {
             max_attempts: row.max_attempts,
             error,
             outputs,
-            source: row.source_info,
+            source: source_view(row.id, row.source_info, row.source_url, row.source_key),
             metadata: row.metadata,
             worker_id: row.worker_id,
             created_at: row.created_at,

@@ -1,6 +1,7 @@
-//! Reading a submission from the request: either `multipart/form-data` with a `file` part and a
-//! `recipe` part, or a raw image body with the recipe in the `recipe` query parameter. Every read
-//! is bounded while it streams, so an oversized body is refused without being buffered.
+//! Reading a submission from the request: `multipart/form-data` with a `file` part and a `recipe`
+//! part, a raw image body with the recipe in the `recipe` query parameter, or a JSON recipe whose
+//! `source` names a URL or a stored object. Every read is bounded while it streams, so an oversized
+//! body is refused without being buffered.
 
 use actix_multipart::Multipart;
 use actix_web::{HttpRequest, web};
@@ -15,8 +16,8 @@ pub const MAX_RECIPE_BYTES: u64 = 64 * 1024;
 /// An image and its recipe, as sent.
 #[derive(Debug)]
 pub struct Submission {
-    /// The image bytes.
-    pub file: Bytes,
+    /// The uploaded image; `None` for a JSON submit, whose recipe names its source.
+    pub file: Option<Bytes>,
     /// The recipe JSON.
     pub recipe: Bytes,
 }
@@ -59,6 +60,12 @@ pub async fn read(
     let ctype = content_type(req);
     if ctype.starts_with("multipart/form-data") {
         read_multipart(req, payload, max_upload).await
+    } else if ctype.starts_with("application/json") {
+        let too_large = ApiError::TooLarge {
+            limit: MAX_RECIPE_BYTES,
+        };
+        let recipe = read_limited(payload, MAX_RECIPE_BYTES, too_large).await?;
+        Ok(Submission { file: None, recipe })
     } else if ctype.starts_with("image/") || ctype.starts_with("application/octet-stream") {
         let query =
             web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
@@ -75,12 +82,13 @@ pub async fn read(
         )
         .await?;
         Ok(Submission {
-            file,
+            file: Some(file),
             recipe: Bytes::from(recipe.clone().into_bytes()),
         })
     } else {
         Err(ApiError::UnsupportedMediaType(format!(
-            "send multipart/form-data (parts `file` and `recipe`) or a raw image body, not `{}`",
+            "send multipart/form-data (parts `file` and `recipe`), a raw image body, or a JSON \
+             recipe with `source.url` or `source.object`, not `{}`",
             if ctype.is_empty() {
                 "no Content-Type"
             } else {
@@ -126,5 +134,8 @@ async fn read_multipart(
         file.ok_or_else(|| ApiError::BadRequest("the multipart body has no `file` part".into()))?;
     let recipe = recipe
         .ok_or_else(|| ApiError::BadRequest("the multipart body has no `recipe` part".into()))?;
-    Ok(Submission { file, recipe })
+    Ok(Submission {
+        file: Some(file),
+        recipe,
+    })
 }
