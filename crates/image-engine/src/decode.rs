@@ -6,6 +6,7 @@ use std::io::Cursor;
 use image::{DynamicImage, ImageDecoder, metadata::Orientation};
 
 use crate::error::{from_decode, guard};
+use crate::heif;
 use crate::probe::{Header, Kind};
 use crate::{EngineError, Limits};
 
@@ -37,6 +38,10 @@ pub(crate) fn decode(
             // A decoder warning on an odd but readable file must not fail the job: the generic
             // path is more lenient, so it gets the last word.
             jpeg_luma(bytes, limits).or_else(|_| generic(bytes, header, limits))
+        } else if matches!(header.kind, Kind::Avif | Kind::Heic) {
+            // libheif has already applied the container's rotation and mirror: no orientation
+            // is reported, and `exif_orientation` gives none for these kinds.
+            heif::decode(bytes, header, limits).map(|(image, icc, exif)| (image, icc, exif, None))
         } else {
             generic(bytes, header, limits)
         }
@@ -60,8 +65,10 @@ type Raw = (
 );
 
 fn generic(bytes: &[u8], header: &Header, limits: &Limits) -> Result<Raw, EngineError> {
-    let mut reader =
-        image::ImageReader::with_format(Cursor::new(bytes), header.kind.image_format());
+    let format = header.kind.image_format().ok_or_else(|| {
+        EngineError::UnsupportedFormat(format!("{} is not read by `image`", header.kind.name()))
+    })?;
+    let mut reader = image::ImageReader::with_format(Cursor::new(bytes), format);
     reader.limits(limits.image_limits());
     let mut decoder = reader.into_decoder().map_err(from_decode)?;
     let cmyk = header.kind == Kind::Jpeg && header.jpeg_components == 4;

@@ -34,10 +34,12 @@
 //! Every call is CPU-bound and blocking; run it on a blocking thread. Decoder and encoder
 //! panics are caught and returned as [`EngineError::Panic`]; nothing unwinds into the caller.
 
+mod bmff;
 mod bytes;
 mod decode;
 mod encode;
 mod error;
+mod heif;
 mod limits;
 mod ops;
 mod orient;

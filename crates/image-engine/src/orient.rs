@@ -15,6 +15,10 @@ pub(crate) fn exif_orientation(bytes: &[u8], kind: Kind) -> Option<Orientation> 
             .read_from_container(&mut Cursor::new(bytes))
             .ok()?,
         Kind::Webp => exif::Reader::new().read_raw(webp_exif(bytes)?).ok()?,
+        // HEIF orients with the container's `irot`/`imir`, which libheif applies while decoding;
+        // an EXIF orientation there is informative only (HEIF spec, and what Apple writes), so
+        // honouring it too would turn the image twice.
+        Kind::Avif | Kind::Heic => return None,
         _ => return None,
     };
     let field = exif.get_field(exif::Tag::Orientation, exif::In::PRIMARY)?;

@@ -6,6 +6,7 @@ use std::io::Cursor;
 
 use serde::Serialize;
 
+use crate::bmff;
 use crate::bytes::{be16, be32, find, le16, le24, le32};
 use crate::error::{from_decode, guard};
 use crate::{EngineError, Limits};
@@ -13,9 +14,11 @@ use crate::{EngineError, Limits};
 /// What the header says (cheap; used by the gateway at upload time to refuse early).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ProbeInfo {
-    /// Format name: `jpeg`, `png`, `gif`, `webp`, `bmp`, `tiff`, `ico`, `qoi` or `pnm`.
+    /// Format name: `jpeg`, `png`, `gif`, `webp`, `bmp`, `tiff`, `ico`, `qoi`, `pnm`, `avif` or
+    /// `heic` (HEVC-coded HEIF).
     pub format: &'static str,
-    /// Width of the (first) frame as stored, before EXIF orientation.
+    /// Width of the (first) frame as stored, before EXIF orientation (for AVIF and HEIC, before
+    /// the container's rotation, mirror and crop).
     pub width: u32,
     /// Height of the (first) frame as stored, before EXIF orientation.
     pub height: u32,
@@ -35,6 +38,10 @@ pub(crate) enum Kind {
     Ico,
     Qoi,
     Pnm,
+    /// HEIF with AV1-coded images.
+    Avif,
+    /// HEIF with HEVC-coded images.
+    Heic,
 }
 
 impl Kind {
@@ -49,12 +56,15 @@ impl Kind {
             Self::Ico => "ico",
             Self::Qoi => "qoi",
             Self::Pnm => "pnm",
+            Self::Avif => "avif",
+            Self::Heic => "heic",
         }
     }
 
-    pub(crate) fn image_format(self) -> image::ImageFormat {
+    /// The `image` crate's format, for the kinds it decodes (AVIF and HEIC go to libheif).
+    pub(crate) fn image_format(self) -> Option<image::ImageFormat> {
         use image::ImageFormat as F;
-        match self {
+        Some(match self {
             Self::Jpeg => F::Jpeg,
             Self::Png => F::Png,
             Self::Gif => F::Gif,
@@ -64,7 +74,8 @@ impl Kind {
             Self::Ico => F::Ico,
             Self::Qoi => F::Qoi,
             Self::Pnm => F::Pnm,
-        }
+            Self::Avif | Self::Heic => return None,
+        })
     }
 }
 
@@ -105,8 +116,9 @@ pub(crate) fn header(bytes: &[u8], limits: &Limits) -> Result<Header, EngineErro
             limits.max_source_bytes
         )));
     }
-    let kind = sniff(bytes, limits)?;
-    let truncated = || EngineError::InvalidImage(format!("{} header is truncated", kind.name()));
+    let mut kind = sniff(bytes, limits)?;
+    let truncated =
+        move || EngineError::InvalidImage(format!("{} header is truncated", kind.name()));
     let (width, height, frames, jpeg_components) = match kind {
         Kind::Jpeg => jpeg(bytes)?,
         Kind::Png => png(bytes)?,
@@ -115,6 +127,15 @@ pub(crate) fn header(bytes: &[u8], limits: &Limits) -> Result<Header, EngineErro
         Kind::Bmp => bmp(bytes)?,
         Kind::Ico => ico(bytes, limits)?,
         Kind::Tiff | Kind::Qoi | Kind::Pnm => via_image(bytes, kind, limits)?,
+        Kind::Avif | Kind::Heic => {
+            // The brands only say "HEIF"; the primary image's codec names the format.
+            let c = bmff::read(bytes, limits)?;
+            kind = match c.codec {
+                bmff::Codec::Av1 => Kind::Avif,
+                bmff::Codec::Hevc => Kind::Heic,
+            };
+            Some((c.width, c.height, 1, 0))
+        }
     }
     .ok_or_else(truncated)?;
     if width == 0 || height == 0 {
@@ -174,11 +195,11 @@ fn sniff(b: &[u8], limits: &Limits) -> Result<Kind, EngineError> {
         return Ok(Kind::Pnm);
     }
     if b.get(4..8) == Some(b"ftyp") {
-        let brands = b.get(8..b.len().min(64)).unwrap_or_default();
-        return if find(brands, b"avif").is_some() || find(brands, b"avis").is_some() {
-            unsupported("AVIF input is not supported by this build")
+        // Provisional: `header` reads the container and settles AVIF or HEIC by the codec.
+        return if bmff::is_image(b) {
+            Ok(Kind::Heic)
         } else {
-            unsupported("HEIF/HEIC and other ISO-BMFF images are not supported")
+            unsupported("an ISO-BMFF file without a HEIF image brand (a video?) is not supported")
         };
     }
     if b.starts_with(b"icns") {
@@ -443,7 +464,7 @@ fn embedded_dims(p: &[u8]) -> Option<(u64, u64)> {
     None
 }
 
-fn check_claim(limits: &Limits, what: &str, w: u64, h: u64) -> Result<(), EngineError> {
+pub(crate) fn check_claim(limits: &Limits, what: &str, w: u64, h: u64) -> Result<(), EngineError> {
     if w > u64::from(limits.max_width)
         || h > u64::from(limits.max_height)
         || w.saturating_mul(h) > limits.max_pixels
@@ -509,7 +530,10 @@ fn icns(b: &[u8], limits: &Limits) -> Result<(), EngineError> {
 fn via_image(b: &[u8], kind: Kind, limits: &Limits) -> Result<Dims, EngineError> {
     use image::ImageDecoder;
     guard(|| {
-        let mut reader = image::ImageReader::with_format(Cursor::new(b), kind.image_format());
+        let format = kind.image_format().ok_or_else(|| {
+            EngineError::UnsupportedFormat(format!("{} is not read by `image`", kind.name()))
+        })?;
+        let mut reader = image::ImageReader::with_format(Cursor::new(b), format);
         reader.limits(limits.image_limits());
         let decoder = reader.into_decoder().map_err(from_decode)?;
         let (w, h) = decoder.dimensions();
