@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the build needs beyond the Rust toolchain: a few Debian packages for crates that
-# compile C (libwebp via cc, pkg-config), and Chromium with its WebDriver for the dashboard's
-# browser test. Only installs what is missing; needs root for apt.
+# compile C (libwebp via cc, pkg-config), libheif-dev for AVIF/HEIC input (the image engine links
+# the system libheif; Debian 12's has the dav1d, aom and libde265 codecs built in), and Chromium
+# with its WebDriver for the dashboard's browser test. Only installs what is missing; needs root
+# for apt.
 set -euo pipefail
 
 need=()
-for pkg in pkg-config build-essential python3-venv curl chromium chromium-driver; do
+for pkg in pkg-config build-essential libheif-dev python3-venv curl chromium chromium-driver; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -15,8 +15,10 @@
 //! **Formats.** Read: JPEG (baseline, progressive, grey, CMYK/YCCK, MPO primary image), PNG
 //! (every colour type and depth, palette + tRNS, interlaced, 16-bit; APNG's default image),
 //! GIF (still or animated), WebP (lossy, lossless, alpha, animated), BMP, TIFF (what the
-//! `tiff` crate decodes), ICO/CUR, QOI and PNM. Refused with 415: AVIF input (needs dav1d ≥
-//! 1.3, newer than Debian 12's), HEIC/HEIF, JPEG 2000, PSD, ICNS, PDF and anything else.
+//! `tiff` crate decodes), ICO/CUR, QOI, PNM, and AVIF and HEIC through the system libheif
+//! (`bmff.rs` reads the container for the probe, `heif.rs` decodes the primary image, upright by
+//! the container's `irot`/`imir`; their EXIF orientation is ignored). Refused with 415: HEIF
+//! coded with other codecs, other ISO-BMFF files, JPEG 2000, PSD, ICNS, PDF and anything else.
 //! Written: JPEG (baseline or progressive), PNG, WebP (lossy or lossless, still or animated),
 //! GIF (still or animated) and AVIF. 16-bit and float sources are narrowed to 8 bits per channel.
 //!
