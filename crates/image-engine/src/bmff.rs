@@ -1,7 +1,8 @@
 //! The HEIF container (ISO-BMFF, ISO/IEC 23008-12) that AVIF and HEIC images live in, read in
 //! Rust without libheif: which item is the primary image, how it is coded, its stored size
-//! (`ispe`), and whether the file holds every byte its items point at. The probe runs on the
-//! gateway for every upload, so nothing here decodes, and hostile input costs a few box reads.
+//! (`ispe`), whether the file holds every byte its items point at, and (AVIF) the frame size the
+//! AV1 sequence headers allow. The probe runs on the gateway for every upload, so nothing here
+//! decodes, and hostile input costs a few box reads and one pass over the AV1 OBU headers.
 
 use crate::bytes::{be16, be32};
 use crate::{EngineError, Limits};
@@ -121,7 +122,7 @@ fn uint(b: &[u8], at: usize, n: usize) -> Option<u64> {
 
 /// Item facts gathered from `meta`.
 #[derive(Default)]
-struct Meta {
+struct Meta<'a> {
     handler: Option<[u8; 4]>,
     primary: Option<u32>,
     /// (item id, item type)
@@ -132,6 +133,8 @@ struct Meta {
     ispe: Vec<Option<(u32, u32)>>,
     /// (item id, 1-based property index) from `ipma`.
     assoc: Vec<(u32, u16)>,
+    /// The configOBUs of every `av1C` property.
+    av1c: Vec<&'a [u8]>,
 }
 
 /// Reads the container of a file whose `ftyp` names a HEIF brand, checking each stored size
@@ -149,6 +152,7 @@ pub(crate) fn read(b: &[u8], limits: &Limits) -> Result<Container, EngineError> 
     let (_, _, children) = full(meta_body)?;
     let mut m = Meta::default();
     let mut iloc = None;
+    let mut idat: &[u8] = &[];
     for child in boxes(children) {
         let child = child?;
         match &child.kind {
@@ -168,6 +172,7 @@ pub(crate) fn read(b: &[u8], limits: &Limits) -> Result<Container, EngineError> 
             b"iref" => iref(child.body, &mut m)?,
             b"iprp" => iprp(child.body, &mut m)?,
             b"iloc" => iloc = Some(child.body),
+            b"idat" => idat = child.body,
             _ => {}
         }
     }
@@ -213,8 +218,24 @@ pub(crate) fn read(b: &[u8], limits: &Limits) -> Result<Container, EngineError> 
             *m.ispe.get(i)?
         })
         .ok_or_else(|| invalid("the primary item has no size ('ispe')"))?;
-    if let Some(body) = iloc {
-        check_extents(body, b.len())?;
+    let items = match iloc {
+        Some(body) => locations(body)?,
+        None => Vec::new(),
+    };
+    for item in &items {
+        item.check(b.len(), idat.len())?;
+    }
+    // What the AV1 data itself says: libheif 1.15 and dav1d decode the frame size of the
+    // bitstream whatever `ispe` claims, so every sequence header is held to the limits too.
+    let av1_items = items
+        .iter()
+        .filter(|loc| kind_of(loc.item).as_ref() == Some(b"av01"))
+        .map(|loc| loc.data(b, idat));
+    for obus in m.av1c.iter().map(|c| c.to_vec()).chain(av1_items) {
+        let sizes = crate::av1::frame_sizes(&obus).map_err(|e| invalid(&format!("av1: {e}")))?;
+        for (w, h) in sizes {
+            crate::probe::check_claim(limits, "an av1 sequence header", w.into(), h.into())?;
+        }
     }
     Ok(Container {
         codec,
@@ -223,7 +244,7 @@ pub(crate) fn read(b: &[u8], limits: &Limits) -> Result<Container, EngineError> 
     })
 }
 
-fn iinf(body: &[u8], m: &mut Meta) -> Result<(), EngineError> {
+fn iinf(body: &[u8], m: &mut Meta<'_>) -> Result<(), EngineError> {
     let (v, _, p) = full(body)?;
     let skip = if v == 0 { 2 } else { 4 };
     for infe in boxes(p.get(skip..).unwrap_or_default()) {
@@ -247,7 +268,7 @@ fn iinf(body: &[u8], m: &mut Meta) -> Result<(), EngineError> {
     Ok(())
 }
 
-fn iref(body: &[u8], m: &mut Meta) -> Result<(), EngineError> {
+fn iref(body: &[u8], m: &mut Meta<'_>) -> Result<(), EngineError> {
     let (v, _, p) = full(body)?;
     let id = if v == 0 { 2 } else { 4 };
     let read_id = |b: &[u8], at: usize| {
@@ -272,13 +293,16 @@ fn iref(body: &[u8], m: &mut Meta) -> Result<(), EngineError> {
     Ok(())
 }
 
-fn iprp(body: &[u8], m: &mut Meta) -> Result<(), EngineError> {
+fn iprp<'a>(body: &'a [u8], m: &mut Meta<'a>) -> Result<(), EngineError> {
     for child in boxes(body) {
         let child = child?;
         match &child.kind {
             b"ipco" => {
                 for prop in boxes(child.body) {
                     let prop = prop?;
+                    if &prop.kind == b"av1C" {
+                        m.av1c.push(prop.body.get(4..).unwrap_or_default());
+                    }
                     let size = if &prop.kind == b"ispe" {
                         let (_, _, p) = full(prop.body)?;
                         Some(
@@ -326,9 +350,72 @@ fn iprp(body: &[u8], m: &mut Meta) -> Result<(), EngineError> {
     Ok(())
 }
 
-/// Every extent stored in the file itself (construction method 0, this file) must end inside
-/// it: a file cut short in its image data is refused here, as a JPEG without its end marker is.
-fn check_extents(body: &[u8], file_len: usize) -> Result<(), EngineError> {
+/// Where one item's data is: construction method 0 (in this file) or 1 (in `idat`), a base
+/// offset and extents of (offset, length).
+struct Location {
+    item: u32,
+    method: u16,
+    data_ref: u16,
+    base: u64,
+    extents: Vec<(u64, u64)>,
+}
+
+impl Location {
+    /// Whether the data is here at all: 0 in this file, 1 in `idat`; other methods (item
+    /// offsets, other files) are left to libheif.
+    fn space(&self, file_len: usize, idat_len: usize) -> Option<usize> {
+        match (self.method, self.data_ref) {
+            (0, 0) => Some(file_len),
+            (1, _) => Some(idat_len),
+            _ => None,
+        }
+    }
+
+    /// Every extent must end inside the file (or `idat`): a file cut short in its image data is
+    /// refused here, as a JPEG without its end marker is.
+    fn check(&self, file_len: usize, idat_len: usize) -> Result<(), EngineError> {
+        let Some(space) = self.space(file_len, idat_len) else {
+            return Ok(());
+        };
+        for (offset, length) in &self.extents {
+            let end = self.base.saturating_add(*offset).saturating_add(*length);
+            if end > space as u64 {
+                return Err(invalid(&format!(
+                    "truncated: image data ends at byte {end}, the file has {space}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The item's bytes, extents joined (after `check`; an extent of length 0 runs to the end).
+    fn data(&self, file: &[u8], idat: &[u8]) -> Vec<u8> {
+        let space = match (self.method, self.data_ref) {
+            (0, 0) => file,
+            (1, _) => idat,
+            _ => return Vec::new(),
+        };
+        let mut out = Vec::new();
+        for (offset, length) in &self.extents {
+            let start = usize::try_from(self.base.saturating_add(*offset)).unwrap_or(usize::MAX);
+            let end = if *length == 0 {
+                space.len()
+            } else {
+                usize::try_from(self.base.saturating_add(*offset).saturating_add(*length))
+                    .unwrap_or(usize::MAX)
+            };
+            out.extend_from_slice(space.get(start..end).unwrap_or_default());
+            // Extents may overlap; no honest item is bigger than what holds it.
+            if out.len() > space.len() {
+                break;
+            }
+        }
+        out
+    }
+}
+
+/// The `iloc` box: where every item's data is.
+fn locations(body: &[u8]) -> Result<Vec<Location>, EngineError> {
     let truncated = || invalid("truncated or malformed 'iloc'");
     let (v, _, p) = full(body)?;
     let sizes = be16(p, 0).ok_or_else(truncated)?;
@@ -347,7 +434,17 @@ fn check_extents(body: &[u8], file_len: usize) -> Result<(), EngineError> {
     } else {
         (be32(p, 2).ok_or_else(truncated)?, 6)
     };
+    let mut out = Vec::new();
+    // With every size field 0 an extent takes no bytes, so the box size alone does not bound
+    // how many there are.
+    let mut budget = 100_000u32;
     for _ in 0..count {
+        let item = if v < 2 {
+            be16(p, at).map(u32::from)
+        } else {
+            be32(p, at)
+        }
+        .ok_or_else(truncated)?;
         at += if v < 2 { 2 } else { 4 };
         let method = if v == 1 || v == 2 {
             let m = be16(p, at).ok_or_else(truncated)? & 0xF;
@@ -360,23 +457,27 @@ fn check_extents(body: &[u8], file_len: usize) -> Result<(), EngineError> {
         at += 2;
         let base = uint(p, at, base_size).ok_or_else(truncated)?;
         at += base_size;
-        let extents = be16(p, at).ok_or_else(truncated)?;
+        let count = be16(p, at).ok_or_else(truncated)?;
         at += 2;
-        for _ in 0..extents {
+        let mut extents = Vec::new();
+        budget = budget
+            .checked_sub(u32::from(count))
+            .ok_or_else(|| invalid("too many item extents"))?;
+        for _ in 0..count {
             at += index_size;
             let offset = uint(p, at, offset_size).ok_or_else(truncated)?;
             at += offset_size;
             let length = uint(p, at, length_size).ok_or_else(truncated)?;
             at += length_size;
-            if method == 0 && data_ref == 0 {
-                let end = base.saturating_add(offset).saturating_add(length);
-                if end > file_len as u64 {
-                    return Err(invalid(&format!(
-                        "truncated: image data ends at byte {end}, the file has {file_len}"
-                    )));
-                }
-            }
+            extents.push((offset, length));
         }
+        out.push(Location {
+            item,
+            method,
+            data_ref,
+            base,
+            extents,
+        });
     }
-    Ok(())
+    Ok(out)
 }

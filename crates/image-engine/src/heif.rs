@@ -3,8 +3,10 @@
 //! ICC profile and EXIF.
 //!
 //! The probe has already read the container in Rust (`bmff.rs`) and refused files over the
-//! limits; the sizes libheif reports are checked again before and after decoding, so a file
-//! whose bitstream disagrees with its container cannot slip a larger image past the limits.
+//! limits, for AVIF by the AV1 sequence headers too. libheif 1.15 decodes the size the bitstream
+//! says, not the container's `ispe`, so the decoded size is checked again: a HEIC whose HEVC
+//! parameter sets claim more than its container (not read by the probe) is refused after
+//! decoding, once the memory has been spent.
 
 use std::sync::OnceLock;
 

@@ -36,6 +36,7 @@
 //! Every call is CPU-bound and blocking; run it on a blocking thread. Decoder and encoder
 //! panics are caught and returned as [`EngineError::Panic`]; nothing unwinds into the caller.
 
+mod av1;
 mod bmff;
 mod bytes;
 mod decode;

@@ -359,19 +359,28 @@ fn an_over_limit_size_is_refused_from_the_container_before_decoding() {
 
 #[test]
 fn a_bitstream_larger_than_its_container_says_is_not_let_through() {
-    // The container claims 16x16 (inside a 32x32 limit); the AV1 data is 64x48.
-    let avif = engine_avif(&DynamicImage::ImageRgb8(photo(64, 48)));
-    let liar = with_ispe(&avif, 16, 16);
+    // The containers claim 16x16 (inside a 32x32 limit); the coded images are 64x48, and
+    // libheif 1.15 would decode them at that size.
     let limits = Limits {
         max_width: 32,
         max_height: 32,
         ..Limits::default()
     };
-    assert!(
-        probe(&liar, &limits).is_ok(),
-        "the container alone looks fine"
+    // AVIF: the probe reads the AV1 sequence header as well and refuses before any decoding.
+    let avif = with_ispe(
+        &engine_avif(&DynamicImage::ImageRgb8(photo(64, 48))),
+        16,
+        16,
     );
-    match run(&liar, PNG_OUT, &limits) {
+    let err = probe(&avif, &limits).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ImageTooLarge, "{err}");
+    assert!(err.to_string().contains("av1 sequence header"), "{err}");
+    let err = run(&avif, PNG_OUT, &limits).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ImageTooLarge, "{err}");
+    // HEIC: the HEVC parameter sets are not read by the probe; the decoded size is checked and
+    // refused after decoding.
+    let heic = with_ispe(&heic(&photo(64, 48)), 16, 16);
+    match run(&heic, PNG_OUT, &limits) {
         Err(e) => assert!(is_client_error(&e), "{e:?}"),
         Ok(out) => panic!(
             "decoded {}x{} past a 32x32 limit",
