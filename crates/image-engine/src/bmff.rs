@@ -135,6 +135,8 @@ struct Meta<'a> {
     assoc: Vec<(u32, u16)>,
     /// The configOBUs of every `av1C` property.
     av1c: Vec<&'a [u8]>,
+    /// The body of each property in `ipco` that is an `hvcC`, `None` for the others.
+    hvcc: Vec<Option<&'a [u8]>>,
 }
 
 /// Reads the container of a file whose `ftyp` names a HEIF brand, checking each stored size
@@ -237,6 +239,41 @@ pub(crate) fn read(b: &[u8], limits: &Limits) -> Result<Container, EngineError> 
             crate::probe::check_claim(limits, "an av1 sequence header", w.into(), h.into())?;
         }
     }
+    // The same for HEVC: libde265 allocates what each sequence parameter set says.
+    let hvcc_of = |item: u32| {
+        m.assoc
+            .iter()
+            .filter(|(i, _)| *i == item)
+            .find_map(|(_, index)| *m.hvcc.get(usize::from(*index).checked_sub(1)?)?)
+    };
+    for config in m.hvcc.iter().flatten() {
+        let sizes =
+            crate::hevc::picture_sizes(config, &[]).map_err(|e| invalid(&format!("hevc: {e}")))?;
+        for (w, h) in sizes {
+            crate::probe::check_claim(
+                limits,
+                "an hevc sequence parameter set",
+                w.into(),
+                h.into(),
+            )?;
+        }
+    }
+    for loc in items
+        .iter()
+        .filter(|loc| kind_of(loc.item).as_ref() == Some(b"hvc1"))
+    {
+        let config = hvcc_of(loc.item).ok_or_else(|| invalid("an hevc item has no 'hvcC'"))?;
+        let sizes = crate::hevc::picture_sizes(config, &[loc.data(b, idat)])
+            .map_err(|e| invalid(&format!("hevc: {e}")))?;
+        for (w, h) in sizes {
+            crate::probe::check_claim(
+                limits,
+                "an hevc sequence parameter set",
+                w.into(),
+                h.into(),
+            )?;
+        }
+    }
     Ok(Container {
         codec,
         width,
@@ -303,6 +340,7 @@ fn iprp<'a>(body: &'a [u8], m: &mut Meta<'a>) -> Result<(), EngineError> {
                     if &prop.kind == b"av1C" {
                         m.av1c.push(prop.body.get(4..).unwrap_or_default());
                     }
+                    m.hvcc.push((&prop.kind == b"hvcC").then_some(prop.body));
                     let size = if &prop.kind == b"ispe" {
                         let (_, _, p) = full(prop.body)?;
                         Some(

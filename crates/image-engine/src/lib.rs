@@ -43,6 +43,7 @@ mod decode;
 mod encode;
 mod error;
 mod heif;
+mod hevc;
 mod limits;
 mod ops;
 mod orient;

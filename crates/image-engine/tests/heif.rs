@@ -377,16 +377,16 @@ fn a_bitstream_larger_than_its_container_says_is_not_let_through() {
     assert!(err.to_string().contains("av1 sequence header"), "{err}");
     let err = run(&avif, PNG_OUT, &limits).unwrap_err();
     assert_eq!(err.code(), ErrorCode::ImageTooLarge, "{err}");
-    // HEIC: the HEVC parameter sets are not read by the probe; the decoded size is checked and
-    // refused after decoding.
+    // HEIC: likewise from the HEVC sequence parameter set, before libheif sees the file.
     let heic = with_ispe(&heic(&photo(64, 48)), 16, 16);
-    match run(&heic, PNG_OUT, &limits) {
-        Err(e) => assert!(is_client_error(&e), "{e:?}"),
-        Ok(out) => panic!(
-            "decoded {}x{} past a 32x32 limit",
-            out[0].width, out[0].height
-        ),
-    }
+    let err = probe(&heic, &limits).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ImageTooLarge, "{err}");
+    assert!(
+        err.to_string().contains("hevc sequence parameter set"),
+        "{err}"
+    );
+    let err = run(&heic, PNG_OUT, &limits).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ImageTooLarge, "{err}");
 }
 
 #[test]
