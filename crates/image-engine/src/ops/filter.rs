@@ -122,30 +122,156 @@ fn pad_line(row: &[u8], line: &mut [u8], n: usize) {
     }
 }
 
-/// `PASSES` narrow horizontal passes over each row of interleaved `n`-channel pixels, in two
-/// line buffers (so a row stays in L1 through its passes). The row is padded once with
-/// `PASSES` reaches of repeated edge pixels, and each pass consumes one reach: the passes
+/// `PASSES` narrow horizontal passes over one row of interleaved `n`-channel pixels, in the two
+/// line buffers `a` and `b` (so the row stays in L1 through its passes). The row is padded once
+/// with `PASSES` reaches of repeated edge pixels, and each pass consumes one reach: the passes
 /// then see the same edges a true gaussian does (edges repeated once, not after every pass).
-fn narrow_h(src: &[u8], dst: &mut [u8], w: usize, n: usize, p: BoxPass) {
-    let stride = w * n;
+fn narrow_h(row: &[u8], out: &mut [u8], n: usize, p: BoxPass, a: &mut Vec<u8>, b: &mut Vec<u8>) {
+    let stride = row.len();
     let step = reach(p) * n;
-    let mut a = vec![0u8; stride + 2 * PASSES * step];
-    let mut b = a.clone();
-    for (row, out) in src.chunks_exact(stride).zip(dst.chunks_exact_mut(stride)) {
-        pad_line(row, &mut a, n);
-        for pass in 1..=PASSES {
-            // The pass's output: the row plus the reaches the later passes still consume.
-            let len = stride + 2 * (PASSES - pass) * step;
-            let taps: [&[u8]; NARROW_TAPS] =
-                std::array::from_fn(|j| a.get(j * n..j * n + len).unwrap_or(&[]));
-            let taps = &taps[..2 * p.l + 3];
-            if pass == PASSES {
-                stencil16(taps, out, p);
-            } else {
-                stencil16(taps, &mut b[..len], p);
-                std::mem::swap(&mut a, &mut b);
-            }
+    a.resize(stride + 2 * PASSES * step, 0);
+    b.resize(a.len(), 0);
+    pad_line(row, a, n);
+    for pass in 1..=PASSES {
+        // The pass's output: the row plus the reaches the later passes still consume.
+        let len = stride + 2 * (PASSES - pass) * step;
+        let taps: [&[u8]; NARROW_TAPS] =
+            std::array::from_fn(|j| a.get(j * n..j * n + len).unwrap_or(&[]));
+        let taps = &taps[..2 * p.l + 3];
+        if pass == PASSES {
+            stencil16(taps, out, p);
+        } else {
+            stencil16(taps, &mut b[..len], p);
+            std::mem::swap(a, b);
         }
+    }
+}
+
+/// The last `slots` rows made by one stage of the narrow pipeline, by image row (rows above
+/// and below the image included), `next` the first row not made yet.
+struct Ring {
+    buf: Vec<u8>,
+    stride: usize,
+    next: isize,
+}
+
+impl Ring {
+    fn new(stride: usize, slots: usize, first: isize) -> Self {
+        Self {
+            buf: vec![0; stride * slots],
+            stride,
+            next: first,
+        }
+    }
+
+    fn at(&self, y: isize) -> usize {
+        y.rem_euclid((self.buf.len() / self.stride) as isize) as usize * self.stride
+    }
+
+    fn row(&self, y: isize) -> &[u8] {
+        let at = self.at(y);
+        &self.buf[at..at + self.stride]
+    }
+
+    fn row_mut(&mut self, y: isize) -> &mut [u8] {
+        let at = self.at(y);
+        &mut self.buf[at..at + self.stride]
+    }
+}
+
+/// The narrow blur streamed row by row: `rings[0]` holds horizontally blurred source rows,
+/// `rings[k]` the rows of vertical pass `k`, each made when the next stage first needs it. The
+/// image is read once and written once (no intermediate images), and the rows in flight
+/// (`PASSES` × `2 l + 3`) stay in cache.
+struct Stream<'a> {
+    src: &'a [u8],
+    h: usize,
+    n: usize,
+    p: BoxPass,
+    rings: Vec<Ring>,
+    a: Vec<u8>,
+    b: Vec<u8>,
+}
+
+impl Stream<'_> {
+    /// Makes the rows of stage `k` up to `upto`.
+    fn advance(&mut self, k: usize, upto: isize) {
+        let r = reach(self.p) as isize;
+        let stride = self.rings[k].stride;
+        // Stage 0 holds the image's own rows: above it, row 0 stands in; below, row h - 1.
+        let upto = if k == 0 {
+            upto.clamp(0, self.h as isize - 1)
+        } else {
+            upto
+        };
+        while self.rings[k].next <= upto {
+            let y = self.rings[k].next;
+            if k == 0 {
+                let at = y as usize * stride;
+                let (src, out) = (&self.src[at..at + stride], self.rings[0].row_mut(y));
+                narrow_h(src, out, self.n, self.p, &mut self.a, &mut self.b);
+            } else {
+                self.advance(k - 1, y + r);
+                let (before, from_k) = self.rings.split_at_mut(k);
+                let taps = vertical_taps(&before[k - 1], k == 1, self.h, y, r);
+                stencil16(&taps[..2 * r as usize + 1], from_k[0].row_mut(y), self.p);
+            }
+            self.rings[k].next += 1;
+        }
+    }
+}
+
+/// The rows `y - r..=y + r` of `ring` for a vertical pass; `clamp`: the ring holds the image's
+/// own rows, whose edge rows repeat.
+fn vertical_taps(ring: &Ring, clamp: bool, h: usize, y: isize, r: isize) -> [&[u8]; NARROW_TAPS] {
+    std::array::from_fn(|j| {
+        let sy = y + j as isize - r;
+        let sy = if clamp {
+            sy.clamp(0, h as isize - 1)
+        } else {
+            sy
+        };
+        if j as isize <= 2 * r {
+            ring.row(sy)
+        } else {
+            &[]
+        }
+    })
+}
+
+/// Narrow blur of `src` (`w` × `h`, `n` channels), calling `emit(y, row)` for each row in order.
+fn narrow_blur(
+    src: &[u8],
+    w: usize,
+    h: usize,
+    n: usize,
+    p: BoxPass,
+    mut emit: impl FnMut(usize, &[u8]),
+) {
+    let stride = w * n;
+    let r = reach(p) as isize;
+    let slots = 2 * reach(p) + 1;
+    let mut stream = Stream {
+        src,
+        h,
+        n,
+        p,
+        // Stage k's first row is above the image by the reaches the later passes consume.
+        rings: (0..PASSES)
+            .map(|k| {
+                let first = if k == 0 { 0 } else { (PASSES - k) as isize * r };
+                Ring::new(stride, slots, -first)
+            })
+            .collect(),
+        a: Vec::new(),
+        b: Vec::new(),
+    };
+    let mut out = vec![0u8; stride];
+    for y in 0..h as isize {
+        stream.advance(PASSES - 1, y + r);
+        let taps = vertical_taps(&stream.rings[PASSES - 1], PASSES == 1, h, y, r);
+        stencil16(&taps[..2 * r as usize + 1], &mut out, p);
+        emit(y as usize, &out);
     }
 }
 
@@ -168,18 +294,6 @@ impl Rows {
     /// Rows of `dst`.
     fn out_rows(&self) -> usize {
         self.h + 2 * self.to
-    }
-}
-
-/// One narrow vertical pass: each output row from the `2 l + 3` rows around it.
-fn narrow_v(src: &[u8], dst: &mut [u8], stride: usize, rows: &Rows, p: BoxPass) {
-    let r = reach(p) as isize;
-    for (y, out) in dst.chunks_exact_mut(stride).take(rows.out_rows()).enumerate() {
-        let taps: [&[u8]; NARROW_TAPS] = std::array::from_fn(|j| {
-            let sy = rows.src_row(y, j as isize - r);
-            src.get(sy * stride..(sy + 1) * stride).unwrap_or(&[])
-        });
-        stencil16(&taps[..2 * p.l + 3], out, p);
     }
 }
 
@@ -252,9 +366,14 @@ fn wide_v(src: &[u8], dst: &mut [u8], stride: usize, rows: &Rows, p: BoxPass) {
             *s += u32::from(v);
         }
     }
-    for (y, out) in dst.chunks_exact_mut(stride).take(rows.out_rows()).enumerate() {
+    for (y, out) in dst
+        .chunks_exact_mut(stride)
+        .take(rows.out_rows())
+        .enumerate()
+    {
         let (left, centre, right) = (row(y, -l - 1), row(y, 0), row(y, l + 1));
-        for ((((o, &s), &f), &c), &r) in out.iter_mut().zip(&window).zip(left).zip(centre).zip(right)
+        for ((((o, &s), &f), &c), &r) in
+            out.iter_mut().zip(&window).zip(left).zip(centre).zip(right)
         {
             *o = wide_one(p, s, u32::from(f) + u32::from(r), c);
         }
@@ -265,45 +384,63 @@ fn wide_v(src: &[u8], dst: &mut [u8], stride: usize, rows: &Rows, p: BoxPass) {
     }
 }
 
-/// The blurred bytes of an 8-bit image (every channel, alpha included): `PASSES` horizontal
-/// passes, then `PASSES` vertical ones, each rounded to 8 bits. Edges repeat once, around the
-/// source (see [`narrow_h`]); vertically the intermediate images carry the extra rows.
-fn blurred(img: &DynamicImage, sigma: f32) -> Vec<u8> {
-    let n = usize::from(img.color().channel_count());
-    let (w, h) = (img.width() as usize, img.height() as usize);
+/// The wide blur: `PASSES` horizontal passes, then `PASSES` vertical ones over whole images.
+/// Edges repeat once, around the source (see [`narrow_h`]): the intermediate images carry the
+/// rows above and below that the later passes consume.
+fn wide_blur(src: &[u8], w: usize, h: usize, n: usize, p: BoxPass) -> Vec<u8> {
     let stride = w * n;
-    let src = img.as_bytes();
-    if w == 0 || h == 0 {
-        return src.to_vec();
-    }
-    let p = BoxPass::for_sigma(sigma);
-    let step = reach(p);
-    let mut across = vec![0u8; stride * h];
-    if p.narrow() {
-        narrow_h(src, &mut across, w, n, p);
-    } else {
-        wide_h(src, &mut across, w, n, p);
-    }
-    let mut a = across;
-    let mut b = vec![0u8; stride * (h + 2 * (PASSES - 1) * step)];
+    // Two buffers for all six passes, each as tall as the tallest intermediate image.
+    let tallest = stride * (h + 2 * (PASSES - 1) * reach(p));
+    let mut a = vec![0u8; tallest];
+    let mut b = vec![0u8; tallest];
+    wide_h(src, &mut a[..stride * h], w, n, p);
     let mut from = 0;
     for pass in 1..=PASSES {
         let rows = Rows {
             h,
             from,
-            to: (PASSES - pass) * step,
+            to: (PASSES - pass) * reach(p),
         };
-        b.resize(stride * rows.out_rows(), 0);
-        if p.narrow() {
-            narrow_v(&a, &mut b, stride, &rows, p);
-        } else {
-            wide_v(&a, &mut b, stride, &rows, p);
-        }
+        let (input, output) = (
+            &a[..stride * (h + 2 * from)],
+            &mut b[..stride * rows.out_rows()],
+        );
+        wide_v(input, output, stride, &rows, p);
         std::mem::swap(&mut a, &mut b);
         from = rows.to;
     }
     a.truncate(stride * h);
     a
+}
+
+/// Blurs every channel of an 8-bit image (alpha included), calling `emit(y, row)` for each
+/// blurred row in order: `PASSES` horizontal passes, then `PASSES` vertical ones, each rounded
+/// to 8 bits.
+fn convolve(img: &DynamicImage, sigma: f32, mut emit: impl FnMut(usize, &[u8])) {
+    let n = usize::from(img.color().channel_count());
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    if w == 0 || h == 0 {
+        return;
+    }
+    let p = BoxPass::for_sigma(sigma);
+    if p.narrow() {
+        narrow_blur(img.as_bytes(), w, h, n, p, emit);
+    } else {
+        let blurred = wide_blur(img.as_bytes(), w, h, n, p);
+        for (y, row) in blurred.chunks_exact(w * n).enumerate() {
+            emit(y, row);
+        }
+    }
+}
+
+/// The blurred bytes of an 8-bit image.
+fn blurred(img: &DynamicImage, sigma: f32) -> Vec<u8> {
+    let mut out = img.as_bytes().to_vec();
+    let stride = out.len() / (img.height() as usize).max(1);
+    convolve(img, sigma, |y, row| {
+        out[y * stride..(y + 1) * stride].copy_from_slice(row);
+    });
+    out
 }
 
 /// An image like `like` (size and layout) holding `bytes`.
@@ -338,13 +475,9 @@ pub(crate) fn blur(img: &DynamicImage, sigma: f32) -> DynamicImage {
 /// `amount × diff` by at most 255 / 2^12 ≈ 0.06 before rounding.
 const AMOUNT_BITS: u32 = 11;
 
-/// The unsharp mask of one run of samples against their blur: `src + amount × (src − blur)`,
-/// rounded and clamped, where `|src − blur|` reaches `threshold`.
-fn sharpen_run(out: &mut [u8], src: &[u8], blur: &[u8], amount: f32, threshold: u8) {
-    let amount = (amount * (1 << AMOUNT_BITS) as f32)
-        .round()
-        .clamp(0.0, f32::from(i16::MAX)) as i32;
-    let threshold = i32::from(threshold);
+/// The unsharp mask of a run of samples: `src + amount × (src − blur)`, rounded and clamped,
+/// where `|src − blur|` reaches `threshold`; `amount` in units of 2^-`AMOUNT_BITS`.
+fn sharpen_run(out: &mut [u8], src: &[u8], blur: &[u8], amount: i32, threshold: i32) {
     for ((d, &s), &b) in out.iter_mut().zip(src).zip(blur) {
         let s = i32::from(s);
         let diff = s - i32::from(b);
@@ -362,8 +495,17 @@ fn sharpen_run(out: &mut [u8], src: &[u8], blur: &[u8], amount: f32, threshold: 
 pub(crate) fn sharpen(img: &DynamicImage, sigma: f32, amount: f32, threshold: u8) -> DynamicImage {
     let n = usize::from(img.color().channel_count());
     let src = img.as_bytes();
+    let amount = (amount * (1 << AMOUNT_BITS) as f32)
+        .round()
+        .clamp(0.0, f32::from(i16::MAX)) as i32;
+    let threshold = i32::from(threshold);
     let mut out = vec![0u8; src.len()];
-    sharpen_run(&mut out, src, &blurred(img, sigma), amount, threshold);
+    let stride = src.len() / (img.height() as usize).max(1);
+    // The blur is consumed row by row as it is made: no blurred image is stored.
+    convolve(img, sigma, |y, blur| {
+        let at = y * stride..(y + 1) * stride;
+        sharpen_run(&mut out[at.clone()], &src[at], blur, amount, threshold);
+    });
     if img.color().has_alpha() {
         for (d, s) in out.chunks_exact_mut(n).zip(src.chunks_exact(n)) {
             d[n - 1] = s[n - 1];
@@ -433,7 +575,10 @@ mod tests {
             // PASSES · Σ|d|² · 2^-(shift + 1) over the taps.
             let taps: f64 = (1..=p.l + 1).map(|d| 2.0 * (d * d) as f64).sum();
             let tol = PASSES as f64 * taps / f64::from(1u32 << (p.shift + 1));
-            assert!((got - want).abs() <= tol, "σ {sigma}: {got} vs {want} ({p:?})");
+            assert!(
+                (got - want).abs() <= tol,
+                "σ {sigma}: {got} vs {want} ({p:?})"
+            );
             // The weights sum to exactly one.
             let sum = (2 * p.l as u64 + 1) * u64::from(p.inner) + 2 * u64::from(p.outer);
             assert_eq!(
@@ -467,7 +612,10 @@ mod tests {
                 let exact = reference::exact_gaussian(&img, f64::from(sigma));
                 let (worst, db) = error_against(&blurred(&img, sigma), &exact);
                 println!("n {n} σ {sigma}: worst {worst:.2}, {db:.1} dB");
-                let old: Vec<f64> = reference::sampled_blur(&img, sigma).iter().map(|&v| f64::from(v)).collect();
+                let old: Vec<f64> = reference::sampled_blur(&img, sigma)
+                    .iter()
+                    .map(|&v| f64::from(v))
+                    .collect();
                 let (w2, db2) = error_against(&blurred(&img, sigma), &old);
                 let (w3, db3) = error_against(&reference::sampled_blur(&img, sigma), &exact);
                 println!("   vs old {w2:.2} {db2:.1} dB; old vs exact {w3:.2} {db3:.1}");
@@ -475,10 +623,14 @@ mod tests {
                 let (w, h) = (97usize, 61usize);
                 let got = blurred(&img, sigma);
                 let mut worst_in = 0f64;
-                for y in b..h.saturating_sub(b) { for x in b..w.saturating_sub(b) { for c in 0..n {
-                    let i = (y * w + x) * n + c;
-                    worst_in = worst_in.max((f64::from(got[i]) - exact[i]).abs());
-                }}}
+                for y in b..h.saturating_sub(b) {
+                    for x in b..w.saturating_sub(b) {
+                        for c in 0..n {
+                            let i = (y * w + x) * n + c;
+                            worst_in = worst_in.max((f64::from(got[i]) - exact[i]).abs());
+                        }
+                    }
+                }
                 println!("   interior worst {worst_in:.2}");
             }
         }

@@ -38,7 +38,10 @@ pub(super) fn blurred(img: &DynamicImage, sigma: f32) -> Vec<u8> {
     let mut px: Vec<u8> = (0..pw * ph * n)
         .map(|i| {
             let (c, x, y) = (i % n, i / n % pw, i / n / pw);
-            let (sx, sy) = (x.saturating_sub(m).min(w - 1), y.saturating_sub(m).min(h - 1));
+            let (sx, sy) = (
+                x.saturating_sub(m).min(w - 1),
+                y.saturating_sub(m).min(h - 1),
+            );
             src[(sy * w + sx) * n + c]
         })
         .collect();
@@ -157,16 +160,40 @@ pub(super) fn sampled_blur(img: &DynamicImage, sigma: f32) -> Vec<u8> {
     let two_s2 = 2.0 * sigma * sigma;
     let mut k: Vec<f32> = (-r..=r).map(|d| (-(d * d) as f32 / two_s2).exp()).collect();
     let sum: f32 = k.iter().sum();
-    for v in &mut k { *v /= sum; }
+    for v in &mut k {
+        *v /= sum;
+    }
     let src = img.as_bytes();
     let mut tmp = vec![0f32; src.len()];
-    for y in 0..h { for x in 0..w { for c in 0..n {
-        tmp[(y*w+x)*n+c] = k.iter().zip(-r..=r).map(|(wt,d)| wt * f32::from(src[(y*w + (x as i64 + d).clamp(0, w as i64 -1) as usize)*n+c])).sum();
-    }}}
+    for y in 0..h {
+        for x in 0..w {
+            for c in 0..n {
+                tmp[(y * w + x) * n + c] = k
+                    .iter()
+                    .zip(-r..=r)
+                    .map(|(wt, d)| {
+                        wt * f32::from(
+                            src[(y * w + (x as i64 + d).clamp(0, w as i64 - 1) as usize) * n + c],
+                        )
+                    })
+                    .sum();
+            }
+        }
+    }
     let mut out = vec![0u8; src.len()];
-    for y in 0..h { for x in 0..w { for c in 0..n {
-        let v: f32 = k.iter().zip(-r..=r).map(|(wt,d)| wt * tmp[(((y as i64 + d).clamp(0, h as i64 -1) as usize)*w + x)*n+c]).sum();
-        out[(y*w+x)*n+c] = (v + 0.5) as u8;
-    }}}
+    for y in 0..h {
+        for x in 0..w {
+            for c in 0..n {
+                let v: f32 = k
+                    .iter()
+                    .zip(-r..=r)
+                    .map(|(wt, d)| {
+                        wt * tmp[(((y as i64 + d).clamp(0, h as i64 - 1) as usize) * w + x) * n + c]
+                    })
+                    .sum();
+                out[(y * w + x) * n + c] = (v + 0.5) as u8;
+            }
+        }
+    }
     out
 }
