@@ -603,35 +603,25 @@ mod tests {
 
     #[test]
     fn the_box_approximation_stays_close_to_the_true_gaussian() {
-        // Photo-like texture, grey and colour; each σ through both 16- and 32-bit passes. The
-        // thresholds are the measured values with a margin (see BENCHMARKS.md, "W3 box
-        // sharpen"); rounding the exact result alone costs ≈ 0.29 RMS, i.e. ≈ 59 dB.
+        // Photo-like texture with hard steps, grey and colour, σ either side of the 16/32-bit
+        // switch. Measured (2026-12-05): σ ≥ 1 worst 2.0–3.0 levels, 48.8–53.7 dB; σ 0.5
+        // worst 3.3, 49.6 dB; σ 0.3 worst 5.7, 41.3 dB — there the boxes have the variance
+        // σ² and the sampled kernel much less (its tails fall between samples), so the two
+        // differ by design. Rounding the exact values alone would be ≈ 59 dB.
         for n in [1, 3] {
             let img = textured(97, 61, n);
             for sigma in [0.3f32, 0.5, 1.0, 1.5, 2.0, 3.0, 3.4, 3.5, 5.0, 8.0] {
                 let exact = reference::exact_gaussian(&img, f64::from(sigma));
                 let (worst, db) = error_against(&blurred(&img, sigma), &exact);
-                println!("n {n} σ {sigma}: worst {worst:.2}, {db:.1} dB");
-                let old: Vec<f64> = reference::sampled_blur(&img, sigma)
-                    .iter()
-                    .map(|&v| f64::from(v))
-                    .collect();
-                let (w2, db2) = error_against(&blurred(&img, sigma), &old);
-                let (w3, db3) = error_against(&reference::sampled_blur(&img, sigma), &exact);
-                println!("   vs old {w2:.2} {db2:.1} dB; old vs exact {w3:.2} {db3:.1}");
-                let b = (3.0 * sigma).ceil() as usize;
-                let (w, h) = (97usize, 61usize);
-                let got = blurred(&img, sigma);
-                let mut worst_in = 0f64;
-                for y in b..h.saturating_sub(b) {
-                    for x in b..w.saturating_sub(b) {
-                        for c in 0..n {
-                            let i = (y * w + x) * n + c;
-                            worst_in = worst_in.max((f64::from(got[i]) - exact[i]).abs());
-                        }
-                    }
-                }
-                println!("   interior worst {worst_in:.2}");
+                let (max_worst, min_db) = if sigma < 0.5 {
+                    (7.0, 40.0)
+                } else {
+                    (4.0, 47.0)
+                };
+                assert!(
+                    worst <= max_worst && db >= min_db,
+                    "{n} channels, σ {sigma}: worst {worst:.2}, {db:.1} dB"
+                );
             }
         }
     }
