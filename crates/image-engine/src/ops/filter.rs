@@ -2,8 +2,9 @@
 //! Grewenig, Bruhn, Weickert, "Theoretical foundations of gaussian convolution by extended box
 //! filtering", SSVM 2011), the filter Pillow's `GaussianBlur` and `UnsharpMask` use: along each
 //! axis, three passes of a box whose radius may be fractional (the outermost sample on each side
-//! counts in part), sized so the three passes have exactly the gaussian's variance. Each pass
-//! costs the same whatever the sigma and rounds to 8 bits, as Pillow's do. The inner loops are
+//! counts in part), sized so the three passes have exactly the gaussian's variance. A pass costs
+//! a few operations per sample whatever the sigma and rounds to 8 bits, as Pillow's do; unlike
+//! Pillow's, edge pixels repeat once around the source, not after every pass. The inner loops are
 //! contiguous sums over slices (no per-sample index arithmetic), so the compiler vectorises them;
 //! `filter_reference.rs` keeps the plain per-sample versions they are tested against.
 
