@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Peer runs for BENCHMARKS.md: W1/W2/W3 with libvips (pyvips) and Pillow, one core, same files.
 
-usage: peers.py INPUT_DIR ITERATIONS
+usage: peers.py INPUT_DIR ITERATIONS [WORKLOAD ...]   (e.g. W3; all three by default)
 Each workload runs ITERATIONS times in this one process (no start-up cost counted), after one
 warm-up run, and prints images/s and the output sizes. Run it under `taskset -c 0` with
 VIPS_CONCURRENCY=1 so both libraries use a single core, as the engine does.
@@ -14,6 +14,7 @@ import pyvips
 from PIL import Image, ImageFilter, ImageOps
 
 src_dir, n = sys.argv[1], int(sys.argv[2])
+only = set(sys.argv[3:])
 big = os.path.join(src_dir, "camera-12mp.jpg")
 small = os.path.join(src_dir, "camera-2mp.jpg")
 out = lambda name: os.path.join(src_dir, name)
@@ -77,6 +78,8 @@ for name, fn in [
     ("vips W1", vips_w1), ("vips W2", vips_w2), ("vips W3", vips_w3),
     ("pillow W1", pil_w1), ("pillow W2", pil_w2), ("pillow W3", pil_w3),
 ]:
+    if only and name.split()[1] not in only:
+        continue
     fn()
     start = time.perf_counter()
     for _ in range(n):

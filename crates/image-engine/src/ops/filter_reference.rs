@@ -1,180 +1,79 @@
-//! The straightforward separable blur and unsharp mask the optimised loops in `filter.rs`
-//! replaced, kept for tests: the fast versions must stay within one grey level of these.
+//! Plain versions of the filters, kept for tests: the extended box passes sample by sample with
+//! clamped indices (the fast loops in `filter.rs` must stay within one grey level of these), and
+//! the exact gaussian convolution the box approximation is measured against.
 #![allow(dead_code)]
 
 use image::DynamicImage;
 
-/// Normalised gaussian weights for `sigma`, radius ⌈3σ⌉.
-pub(super) fn kernel(sigma: f32) -> Vec<f32> {
-    let r = (3.0 * sigma).ceil().max(1.0) as usize;
-    let two_s2 = 2.0 * sigma * sigma;
-    let mut k: Vec<f32> = (0..=2 * r)
-        .map(|i| {
-            let d = i as f32 - r as f32;
-            (-d * d / two_s2).exp()
+use super::BoxPass;
+
+/// One extended-box pass over `len` samples read through `at(i)` (indices clamped to the
+/// edges), in plain 64-bit arithmetic.
+fn box_pass(len: usize, p: BoxPass, at: impl Fn(usize) -> u8) -> Vec<u8> {
+    let l = p.l as i64;
+    let sample = |i: i64| i64::from(at(i.clamp(0, len as i64 - 1) as usize));
+    let extra = i64::from(p.extra as i32);
+    (0..len as i64)
+        .map(|x| {
+            let window: i64 = (x - l..=x + l).map(sample).sum();
+            let ends = sample(x - l - 1) + sample(x + l + 1);
+            let v = window * i64::from(p.inner) + ends * i64::from(p.outer) + sample(x) * extra;
+            ((v + (1 << (p.shift - 1))) >> p.shift) as u8
         })
-        .collect();
-    let sum: f32 = k.iter().sum();
-    for w in &mut k {
-        *w /= sum;
-    }
-    k
+        .collect()
 }
 
-/// Blurs the rows `y` of `src` horizontally into `out` (edge pixels repeat).
-pub(super) fn blur_row(row: &[u8], n: usize, k: &[f32], pad: &mut Vec<f32>, out: &mut [f32]) {
-    let r = k.len() / 2;
-    let w = row.len() / n;
-    pad.clear();
-    for i in 0..w + 2 * r {
-        let x = i.saturating_sub(r).min(w - 1);
-        pad.extend(row[x * n..x * n + n].iter().map(|&v| f32::from(v)));
-    }
-    out.fill(0.0);
-    for (j, &wt) in k.iter().enumerate() {
-        let src = &pad[j * n..j * n + w * n];
-        for (o, s) in out.iter_mut().zip(src) {
-            *o += wt * s;
-        }
-    }
-}
-
-/// Gaussian-blurs every channel of an 8-bit image, calling `emit(y, blurred_row)` for each row
-/// in order.
-pub(super) fn convolve(img: &DynamicImage, sigma: f32, mut emit: impl FnMut(usize, &[f32])) {
-    let k = kernel(sigma);
-    let r = k.len() / 2;
-    let n = usize::from(img.color().channel_count());
-    let (w, h) = (img.width() as usize, img.height() as usize);
-    if w == 0 || h == 0 {
-        return;
-    }
-    let stride = w * n;
-    let bytes = img.as_bytes();
-    let ring_len = k.len().min(h + 2 * r);
-    let mut ring = vec![0f32; ring_len * stride];
-    let mut ring_row: Vec<Option<usize>> = vec![None; ring_len];
-    let mut pad = Vec::with_capacity((w + 2 * r) * n);
-    let mut acc = vec![0f32; stride];
-    for y in 0..h {
-        acc.fill(0.0);
-        for (j, &wt) in k.iter().enumerate() {
-            let sy = (y + j).saturating_sub(r).min(h - 1);
-            let slot = sy % ring_len;
-            let row = &mut ring[slot * stride..(slot + 1) * stride];
-            if ring_row[slot] != Some(sy) {
-                blur_row(&bytes[sy * stride..(sy + 1) * stride], n, &k, &mut pad, row);
-                ring_row[slot] = Some(sy);
-            }
-            for (a, s) in acc.iter_mut().zip(row.iter()) {
-                *a += wt * s;
-            }
-        }
-        emit(y, &acc);
-    }
-}
-
-/// From this sigma on, three box blurs stand in for the gaussian (as Pillow does): the cost no
-/// longer grows with the radius, and the difference from a true gaussian is below a grey level
-/// on photos. Smaller sigmas keep the exact kernel, where three boxes would be too coarse.
-pub(super) const BOX_FROM_SIGMA: f32 = 2.0;
-
-/// Widths of three box blurs whose succession approximates a gaussian of `sigma`
-/// (Kovesi, "Fast almost-Gaussian filtering").
-pub(super) fn box_widths(sigma: f32) -> [usize; 3] {
-    let ideal = (12.0 * sigma * sigma / 3.0 + 1.0).sqrt();
-    let mut lo = ideal.floor() as usize;
-    if lo.is_multiple_of(2) {
-        lo = lo.saturating_sub(1).max(1);
-    }
-    let lo_f = lo as f32;
-    let m = ((12.0 * sigma * sigma - 3.0 * lo_f * lo_f - 12.0 * lo_f - 9.0) / (-4.0 * lo_f - 4.0))
-        .round()
-        .clamp(0.0, 3.0) as usize;
-    std::array::from_fn(|i| if i < m { lo } else { lo + 2 })
-}
-
-/// 2^24 / `width`, rounded.
-pub(super) fn reciprocal(width: usize) -> u64 {
-    ((1u64 << 24) + width as u64 / 2) / width as u64
-}
-
-/// `sum / width` rounded, via the reciprocal.
-pub(super) fn scale(sum: u32, inv: u64) -> u8 {
-    ((u64::from(sum) * inv + (1 << 23)) >> 24) as u8
-}
-
-/// One horizontal box pass of radius `r` over interleaved rows (edges repeat).
-pub(super) fn box_h(src: &[u8], dst: &mut [u8], w: usize, n: usize, r: usize) {
-    // Multiply by a 24-bit reciprocal instead of dividing: an integer division per sample cost
-    // more than the whole rest of the pass.
-    let inv = reciprocal(2 * r + 1);
-    for (row, out) in src.chunks_exact(w * n).zip(dst.chunks_exact_mut(w * n)) {
-        for c in 0..n {
-            let at = |x: usize| u32::from(row[x.min(w - 1) * n + c]);
-            let mut sum = (r as u32 + 1) * at(0) + (1..=r).map(at).sum::<u32>();
-            for x in 0..w {
-                out[x * n + c] = scale(sum, inv);
-                sum = sum + at(x + r + 1) - at(x.saturating_sub(r));
-            }
-        }
-    }
-}
-
-/// One vertical box pass of radius `r`: a running sum per column, updated a whole row at a time
-/// so the inner loops are contiguous.
-pub(super) fn box_v(src: &[u8], dst: &mut [u8], stride: usize, h: usize, r: usize) {
-    let inv = reciprocal(2 * r + 1);
-    let row = |y: usize| &src[y.min(h - 1) * stride..(y.min(h - 1) + 1) * stride];
-    let mut sum: Vec<u32> = row(0)
-        .iter()
-        .map(|&v| (r as u32 + 1) * u32::from(v))
-        .collect();
-    for y in 1..=r {
-        for (s, &v) in sum.iter_mut().zip(row(y)) {
-            *s += u32::from(v);
-        }
-    }
-    for y in 0..h {
-        for (d, &s) in dst[y * stride..(y + 1) * stride].iter_mut().zip(&sum) {
-            *d = scale(s, inv);
-        }
-        let (add, sub) = (row(y + r + 1), row(y.saturating_sub(r)));
-        for ((s, &a), &b) in sum.iter_mut().zip(add).zip(sub) {
-            *s = *s + u32::from(a) - u32::from(b);
-        }
-    }
-}
-
-/// The blurred bytes of an 8-bit image (every channel, alpha included).
+/// The blurred bytes of an 8-bit image: the image padded with three reaches of repeated
+/// edges, three horizontal passes, three vertical ones, the padding cut off again.
 pub(super) fn blurred(img: &DynamicImage, sigma: f32) -> Vec<u8> {
     let n = usize::from(img.color().channel_count());
     let (w, h) = (img.width() as usize, img.height() as usize);
-    let stride = w * n;
     if w == 0 || h == 0 {
         return img.as_bytes().to_vec();
     }
-    if sigma < BOX_FROM_SIGMA {
-        let mut out = vec![0u8; stride * h];
-        convolve(img, sigma, |y, row| {
-            for (d, v) in out[y * stride..(y + 1) * stride].iter_mut().zip(row) {
-                // `as` saturates, so adding 0.5 rounds and clamps in one step.
-                *d = (v + 0.5) as u8;
+    let p = BoxPass::for_sigma(sigma);
+    let m = 3 * (p.l + 1);
+    let (pw, ph) = (w + 2 * m, h + 2 * m);
+    let src = img.as_bytes();
+    let mut px: Vec<u8> = (0..pw * ph * n)
+        .map(|i| {
+            let (c, x, y) = (i % n, i / n % pw, i / n / pw);
+            let (sx, sy) = (
+                x.saturating_sub(m).min(w - 1),
+                y.saturating_sub(m).min(h - 1),
+            );
+            src[(sy * w + sx) * n + c]
+        })
+        .collect();
+    for _ in 0..3 {
+        for y in 0..ph {
+            for c in 0..n {
+                let line = box_pass(pw, p, |x| px[(y * pw + x) * n + c]);
+                for (x, v) in line.into_iter().enumerate() {
+                    px[(y * pw + x) * n + c] = v;
+                }
             }
-        });
-        return out;
+        }
     }
-    let mut a = img.as_bytes().to_vec();
-    let mut b = vec![0u8; a.len()];
-    for width in box_widths(sigma) {
-        let r = width / 2;
-        box_h(&a, &mut b, w, n, r);
-        box_v(&b, &mut a, stride, h, r);
+    for _ in 0..3 {
+        for x in 0..pw {
+            for c in 0..n {
+                let line = box_pass(ph, p, |y| px[(y * pw + x) * n + c]);
+                for (y, v) in line.into_iter().enumerate() {
+                    px[(y * pw + x) * n + c] = v;
+                }
+            }
+        }
     }
-    a
+    (0..w * h * n)
+        .map(|i| {
+            let (c, x, y) = (i % n, i / n % w, i / n / w);
+            px[((y + m) * pw + x + m) * n + c]
+        })
+        .collect()
 }
 
-/// Gaussian blur with standard deviation `sigma` pixels.
+/// Extended-box blur with standard deviation `sigma`.
 pub(super) fn blur(img: &DynamicImage, sigma: f32) -> DynamicImage {
     let mut out = img.clone();
     crate::ops::bytes_mut(&mut out).copy_from_slice(&blurred(img, sigma));
@@ -203,6 +102,51 @@ pub(super) fn sharpen(img: &DynamicImage, sigma: f32, amount: f32, threshold: u8
         let diff = s - f32::from(b);
         if diff.abs() >= threshold {
             *d = (s + amount * diff + 0.5) as u8;
+        }
+    }
+    out
+}
+
+/// The exact gaussian of `sigma` (normalised, radius ⌈4σ⌉, edges repeated) of every channel,
+/// unrounded: what the extended boxes approximate.
+pub(super) fn exact_gaussian(img: &DynamicImage, sigma: f64) -> Vec<f64> {
+    let n = usize::from(img.color().channel_count());
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let r = (4.0 * sigma).ceil() as i64;
+    let mut k: Vec<f64> = (-r..=r)
+        .map(|d| (-(d * d) as f64 / (2.0 * sigma * sigma)).exp())
+        .collect();
+    let total: f64 = k.iter().sum();
+    for v in &mut k {
+        *v /= total;
+    }
+    let src: Vec<f64> = img.as_bytes().iter().map(|&v| f64::from(v)).collect();
+    let conv = |src: &[f64], len: usize, idx: &dyn Fn(usize) -> usize| -> Vec<f64> {
+        (0..len as i64)
+            .map(|i| {
+                k.iter()
+                    .zip(-r..=r)
+                    .map(|(wt, d)| wt * src[idx((i + d).clamp(0, len as i64 - 1) as usize)])
+                    .sum()
+            })
+            .collect()
+    };
+    let mut tmp = vec![0.0; src.len()];
+    for y in 0..h {
+        for c in 0..n {
+            let line = conv(&src, w, &|x| (y * w + x) * n + c);
+            for (x, v) in line.into_iter().enumerate() {
+                tmp[(y * w + x) * n + c] = v;
+            }
+        }
+    }
+    let mut out = vec![0.0; src.len()];
+    for x in 0..w {
+        for c in 0..n {
+            let line = conv(&tmp, h, &|y| (y * w + x) * n + c);
+            for (y, v) in line.into_iter().enumerate() {
+                out[(y * w + x) * n + c] = v;
+            }
         }
     }
     out
