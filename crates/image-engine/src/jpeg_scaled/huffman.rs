@@ -12,6 +12,9 @@ pub(super) const FAST_BITS: u32 = 11;
 /// Entry flag: the lookup did not resolve the symbol and its value; call [`HuffTable::slow`].
 pub(super) const SLOW: u32 = 1 << 5;
 
+/// A skip entry that always fails `k + pre < 64`, sending the decoder to the one-symbol path.
+pub(super) const NO_SKIP: u32 = 127 << 8;
+
 /// Which coefficients a table codes: the DC difference or (run, size) AC pairs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Class {
@@ -28,6 +31,12 @@ pub(super) enum Class {
 /// prefix of a longer code, of an invalid symbol, or of no code at all: [`HuffTable::slow`].
 pub(super) struct HuffTable {
     pub fast: Box<[u32; 1 << FAST_BITS]>,
+    /// For coefficients that are decoded only to be dropped: up to three whole symbols that
+    /// fit in the next `FAST_BITS` bits. Bits 0-4 their total length, 8-14 the positions all
+    /// but the last advance `k` by, 16-22 what the last adds (64 for end-of-block). Taking an
+    /// entry is valid while `k + pre < 64`: the block does not end before its last symbol.
+    /// [`NO_SKIP`] where not even one symbol resolves.
+    pub skip: Box<[u32; 1 << FAST_BITS]>,
     /// Largest code of each length (index 1..=16), -1 when there is none.
     maxcode: [i32; 17],
     /// Index into `values` of a length's first code, minus that code.
@@ -78,8 +87,10 @@ impl HuffTable {
             }
             code <<= 1;
         }
+        let skip = skip_table(&fast);
         Ok(Self {
             fast,
+            skip,
             maxcode,
             delta,
             values,
@@ -129,6 +140,34 @@ impl HuffTable {
             },
         }
     }
+}
+
+/// Chains fast entries: each index's leading bits decoded as up to three resolved symbols.
+fn skip_table(fast: &[u32; 1 << FAST_BITS]) -> Box<[u32; 1 << FAST_BITS]> {
+    let mask = (1u32 << FAST_BITS) - 1;
+    let mut skip = Box::new([NO_SKIP; 1 << FAST_BITS]);
+    for (index, slot) in skip.iter_mut().enumerate() {
+        let (mut used, mut pre, mut last) = (0u32, 0u32, 0u32);
+        for n in 0..3 {
+            // The bits after `used`, zero-filled: an entry that reads no further is exact.
+            let e = fast[(((index as u32) << used) & mask) as usize];
+            let len = e & 31;
+            if e & SLOW != 0 || used + len > FAST_BITS {
+                break;
+            }
+            let advance = ((e >> 8) & 0xFF) + 1;
+            if n > 0 {
+                pre += last;
+            }
+            last = advance;
+            used += len;
+            *slot = used | pre << 8 | last << 16;
+            if advance > 63 {
+                break; // end of block: what follows belongs to the next block
+            }
+        }
+    }
+    skip
 }
 
 /// The fast entry for `symbol` (a code of `len` bits) followed by the `free` bits `suffix`.

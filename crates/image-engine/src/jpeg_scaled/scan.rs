@@ -137,31 +137,62 @@ fn decode_block(
     *pred = pred.wrapping_add(diff);
     coef[0] = *pred;
     let mut k = 1usize;
-    loop {
+    // The coefficients the reduced IDCT reads, one symbol (and value) per lookup.
+    while k < keep {
         bits.refill();
         for _ in 0..GROUP {
-            let e = ac.fast[bits.peek_fast()];
-            let (run, value) = if e & SLOW == 0 {
-                bits.consume(e & 31);
-                (((e >> 8) & 0xFF) as usize, (e >> 16) as i16)
-            } else if e & 31 != 0 {
-                // A known code with more extra bits than the lookup covers.
-                bits.consume(e & 31);
-                bits.refill();
-                (((e >> 8) & 0xFF) as usize, bits.receive_extend(e >> 16))
+            k = symbol(bits, ac, coef, k)?;
+            if k >= keep {
+                break;
+            }
+        }
+    }
+    // The rest only has to be skipped: up to three symbols per lookup.
+    while k < 64 {
+        bits.refill();
+        for _ in 0..GROUP {
+            let m = ac.skip[bits.peek_fast()];
+            let pre = ((m >> 8) & 0x7F) as usize;
+            if k + pre < 64 {
+                bits.consume(m & 31);
+                k += pre + (m >> 16) as usize;
             } else {
-                let (run, value, after) = ac.slow(*bits)?;
-                *bits = after;
-                (run, value)
-            };
-            // A run past the block's end is dropped, as jpeg-decoder drops it (and ends the
-            // block); end-of-block is a run of 63.
-            k += run;
-            coef[k & 127] = value;
-            k += 1;
+                k = symbol(bits, ac, coef, k)?;
+            }
             if k >= 64 {
                 return Ok(());
             }
         }
     }
+    Ok(())
+}
+
+/// Decodes one AC symbol at position `k` (below 64), stores its value and returns the next
+/// position. Consumes at most `FAST_BITS` bits unless it refills first.
+#[inline(always)]
+fn symbol(
+    bits: &mut BitReader,
+    ac: &HuffTable,
+    coef: &mut [i16; 128],
+    k: usize,
+) -> Result<usize, FastPathError> {
+    let e = ac.fast[bits.peek_fast()];
+    let (run, value) = if e & SLOW == 0 {
+        bits.consume(e & 31);
+        (((e >> 8) & 0xFF) as usize, (e >> 16) as i16)
+    } else if e & 31 != 0 {
+        // A known code with more extra bits than the lookup covers.
+        bits.consume(e & 31);
+        bits.refill();
+        (((e >> 8) & 0xFF) as usize, bits.receive_extend(e >> 16))
+    } else {
+        let (run, value, after) = ac.slow(*bits)?;
+        *bits = after;
+        (run, value)
+    };
+    // A run past the block's end is dropped, as jpeg-decoder drops it (and ends the block);
+    // end-of-block is a run of 63.
+    let k = k + run;
+    coef[k & 127] = value;
+    Ok(k + 1)
 }
