@@ -57,7 +57,7 @@ pub(crate) fn decode(
     Ok(Decoded { image, icc, exif })
 }
 
-type Raw = (
+pub(crate) type Raw = (
     DynamicImage,
     Option<Vec<u8>>,
     Option<Vec<u8>>,
@@ -85,7 +85,39 @@ fn generic(bytes: &[u8], header: &Header, limits: &Limits) -> Result<Raw, Engine
 
 /// Decodes a JPEG at 1/2, 1/4 or 1/8 scale straight from the DCT coefficients: the inverse
 /// transform, colour conversion and every later step then touch a fraction of the pixels.
+/// Baseline photos take the fast path (`jpeg_scaled/`); everything it declines, including any
+/// corrupt stream, is decoded by `jpeg-decoder` exactly as before.
 fn jpeg_scaled(
+    bytes: &[u8],
+    header: &Header,
+    limits: &Limits,
+    shrink: u32,
+) -> Result<Raw, EngineError> {
+    match crate::jpeg_scaled::decode(bytes, shrink, limits.max_pixels) {
+        Ok(fast) => {
+            let bad =
+                || EngineError::InvalidImage("jpeg: decoded buffer has the wrong size".into());
+            let (w, h) = (fast.width, fast.height);
+            let image = if fast.channels == 1 {
+                DynamicImage::ImageLuma8(
+                    image::GrayImage::from_raw(w, h, fast.pixels).ok_or_else(bad)?,
+                )
+            } else {
+                DynamicImage::ImageRgb8(
+                    image::RgbImage::from_raw(w, h, fast.pixels).ok_or_else(bad)?,
+                )
+            };
+            Ok((image, fast.icc, fast.exif, None))
+        }
+        Err(why) => {
+            tracing::debug!(%why, "JPEG shrink-on-load falls back to jpeg-decoder");
+            jpeg_scaled_general(bytes, header, limits, shrink)
+        }
+    }
+}
+
+/// [`jpeg_scaled`] through `jpeg-decoder`, for every JPEG the fast path declines.
+pub(crate) fn jpeg_scaled_general(
     bytes: &[u8],
     header: &Header,
     limits: &Limits,

@@ -44,6 +44,7 @@ mod encode;
 mod error;
 mod heif;
 mod hevc;
+mod jpeg_scaled;
 mod limits;
 mod ops;
 mod orient;
@@ -404,6 +405,31 @@ pub(crate) fn load(
     let header = probe::header(bytes, limits)?;
     let orientation = orient::exif_orientation(bytes, header.kind);
     Ok(decode::decode(bytes, &header, limits, shrink, false, orientation)?.image)
+}
+
+/// Hooks for the engine's own integration tests (`tests/jpeg_fast_path.rs`); not an API.
+#[doc(hidden)]
+pub mod test_hooks {
+    use crate::{EngineError, Limits};
+
+    /// A JPEG decoded at reduced scale: width, height, channels (1 or 3), packed pixels.
+    pub type Scaled = (u32, u32, u8, Vec<u8>);
+
+    /// The fast shrink-on-load path alone, without its fallback; `Err` says why it declined.
+    pub fn jpeg_scaled_fast(bytes: &[u8], shrink: u32) -> Result<Scaled, String> {
+        crate::jpeg_scaled::decode(bytes, shrink, Limits::default().max_pixels)
+            .map(|d| (d.width, d.height, d.channels, d.pixels))
+            .map_err(|e| e.to_string())
+    }
+
+    /// `jpeg-decoder`'s scaled decode as the engine runs it: the reference for the fast path.
+    pub fn jpeg_scaled_general(bytes: &[u8], shrink: u32) -> Result<Scaled, EngineError> {
+        let limits = Limits::default();
+        let header = crate::probe::header(bytes, &limits)?;
+        let (image, ..) = crate::decode::jpeg_scaled_general(bytes, &header, &limits, shrink)?;
+        let channels = image.color().channel_count();
+        Ok((image.width(), image.height(), channels, image.into_bytes()))
+    }
 }
 
 #[cfg(test)]
