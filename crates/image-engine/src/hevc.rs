@@ -164,7 +164,7 @@ mod tests {
     impl Writer {
         fn put(&mut self, v: u32, n: u32) {
             for i in (0..n).rev() {
-                self.0.push((v >> i) & 1);
+                self.0.push(v.checked_shr(i).unwrap_or(0) & 1);
             }
         }
 
