@@ -124,6 +124,12 @@ async fn a_png_goes_through_gateway_worker_and_storage_end_to_end() {
 }
 
 #[tokio::test]
+async fn an_avif_goes_through_gateway_worker_and_storage_end_to_end() {
+    let avif = images::encoded(640, 480, image::ImageFormat::Avif);
+    check_job_end_to_end(avif, "image/avif", "avif").await;
+}
+
+#[tokio::test]
 async fn a_raw_body_with_the_recipe_in_the_query_is_accepted() {
     let app = spawn_app().await;
     let recipe = r#"{"outputs":[{"name":"a","format":"jpeg"}]}"#;
