@@ -63,7 +63,8 @@ def wait_final(job_id, timeout=60):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         status, _, job = request("GET", f"/v1/jobs/{job_id}")
-        check(status == 200, f"GET job answers 200 ({status})") if not seen else None
+        if not seen:
+            check(status == 200, f"GET job answers 200 ({status})")
         seen.add(job["status"])
         if job["status"] in ("succeeded", "failed", "cancelled"):
             return job
