@@ -10,6 +10,7 @@ mod delivery;
 mod helpers;
 mod jobs;
 mod listing;
+mod load;
 mod observability;
 mod operator_views;
 mod outbox;
