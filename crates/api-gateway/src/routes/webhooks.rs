@@ -73,9 +73,7 @@ pub async fn redeliver(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
-    let Some(job) = tintype_db::jobs::get(&state.pool, id).await? else {
-        return Err(ApiError::NotFound(format!("no job `{id}`")));
-    };
+    let job = crate::routes::jobs::get::fetch_job(&state, id).await?;
     match tintype_db::webhooks::redeliver(&state.pool, id).await? {
         Some(delivery) => {
             tracing::info!(job.id = %id, webhook.id = %delivery, "webhook redelivery queued");

@@ -48,7 +48,7 @@ pub async fn cancel(
                 "job `{id}` is already {status}; only queued, retrying or running jobs can be cancelled"
             )));
         }
-        CancelOutcome::NotFound => return Err(ApiError::NotFound(format!("no job `{id}`"))),
+        CancelOutcome::NotFound => return Err(super::get::no_job(id)),
     };
     // A running job's `cancelled` event comes from its worker once it has stopped.
     let ids = if done {
@@ -110,7 +110,7 @@ pub async fn retry(
                 "job `{id}` is {status}; only failed jobs can be retried"
             )));
         }
-        RetryOutcome::NotFound => return Err(ApiError::NotFound(format!("no job `{id}`"))),
+        RetryOutcome::NotFound => return Err(super::get::no_job(id)),
     };
     let detail = serde_json::json!({"retried_by": "api"});
     let headers = propagation::current_headers_json();
@@ -167,7 +167,7 @@ pub async fn delete(
                 "job `{id}` is {status}; cancel it or wait until it has finished"
             )));
         }
-        DeleteOutcome::NotFound => return Err(ApiError::NotFound(format!("no job `{id}`"))),
+        DeleteOutcome::NotFound => return Err(super::get::no_job(id)),
     };
     drop(conn);
     let mut keys = state.storage.list(&format!("outputs/{id}/")).await?;

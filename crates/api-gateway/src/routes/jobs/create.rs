@@ -236,9 +236,7 @@ async fn replay(
             "`Idempotency-Key` `{key}` was used for a different request (job `{id}`)"
         )));
     }
-    let row = tintype_db::jobs::get(&state.pool, id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no job `{id}`")))?;
+    let row = super::get::fetch_job(state, id).await?;
     let base = base_url(req, state.public_url.as_deref());
     Ok(Some(
         HttpResponse::Ok()

@@ -12,12 +12,21 @@ pub fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| ApiError::NotFound(format!("no job `{raw}`")))
 }
 
+/// The 404 every job route answers for an unknown id.
+pub fn no_job(id: Uuid) -> ApiError {
+    ApiError::NotFound(format!("no job `{id}`"))
+}
+
+/// The job's row, or 404.
+pub async fn fetch_job(state: &AppState, id: Uuid) -> Result<tintype_db::jobs::JobRow, ApiError> {
+    tintype_db::jobs::get(&state.pool, id)
+        .await?
+        .ok_or_else(|| no_job(id))
+}
+
 /// Answers 404 unless the job exists (for sub-resources that do not need the row itself).
 pub async fn require_job(state: &AppState, id: Uuid) -> Result<(), ApiError> {
-    match tintype_db::jobs::get(&state.pool, id).await? {
-        Some(_) => Ok(()),
-        None => Err(ApiError::NotFound(format!("no job `{id}`"))),
-    }
+    fetch_job(state, id).await.map(|_| ())
 }
 
 /// The job resource.
@@ -41,9 +50,7 @@ pub async fn get(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
-    let row = tintype_db::jobs::get(&state.pool, id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no job `{id}`")))?;
+    let row = fetch_job(&state, id).await?;
     let base = base_url(&req, state.public_url.as_deref());
     Ok(HttpResponse::Ok().json(JobView::new(row, &base)))
 }

@@ -92,9 +92,7 @@ pub async fn download(
 ) -> Result<HttpResponse, ApiError> {
     let (raw_id, name) = path.into_inner();
     let id = parse_id(&raw_id)?;
-    let row = tintype_db::jobs::get(&state.pool, id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no job `{id}`")))?;
+    let row = super::get::fetch_job(&state, id).await?;
     let outputs: Vec<OutputRecord> = serde_json::from_value(row.outputs).unwrap_or_default();
     let output = outputs
         .into_iter()
