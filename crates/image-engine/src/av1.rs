@@ -3,39 +3,18 @@
 //! header allows, so a file can claim 16x16 in its container and decode to 65536x65536; the
 //! probe reads these headers too and holds them to the limits.
 
-/// Reads bits most-significant first; `None` once past the end.
-struct Bits<'a> {
-    b: &'a [u8],
-    at: usize,
-}
+use crate::msb_bits::MsbBits;
 
-impl Bits<'_> {
-    fn bit(&mut self) -> Option<u32> {
-        let byte = *self.b.get(self.at / 8)?;
-        let v = (byte >> (7 - self.at % 8)) & 1;
-        self.at += 1;
-        Some(u32::from(v))
-    }
-
-    fn f(&mut self, n: u32) -> Option<u32> {
-        let mut v = 0u32;
-        for _ in 0..n {
-            v = (v << 1) | self.bit()?;
+/// `uvlc()` of the AV1 spec (only skipped here).
+fn uvlc(r: &mut MsbBits<'_>) -> Option<()> {
+    let mut zeros = 0;
+    while r.bit()? == 0 {
+        zeros += 1;
+        if zeros >= 32 {
+            return Some(());
         }
-        Some(v)
     }
-
-    /// `uvlc()` of the AV1 spec (only skipped here).
-    fn uvlc(&mut self) -> Option<()> {
-        let mut zeros = 0;
-        while self.bit()? == 0 {
-            zeros += 1;
-            if zeros >= 32 {
-                return Some(());
-            }
-        }
-        self.f(zeros).map(|_| ())
-    }
+    r.bits(zeros).map(|_| ())
 }
 
 /// `leb128()`: the value and the bytes it took.
@@ -53,52 +32,52 @@ fn leb128(b: &[u8]) -> Option<(u64, usize)> {
 
 /// Maximum frame width and height of one sequence header OBU payload.
 fn sequence_header(payload: &[u8]) -> Option<(u32, u32)> {
-    let mut r = Bits { b: payload, at: 0 };
-    let _profile = r.f(3)?;
+    let mut r = MsbBits::new(payload);
+    let _profile = r.bits(3)?;
     let _still = r.bit()?;
     let reduced = r.bit()?;
     if reduced == 1 {
-        r.f(5)?;
+        r.bits(5)?;
     } else {
         let timing = r.bit()?;
         let mut decoder_model = 0;
         let mut buffer_delay_len = 0;
         if timing == 1 {
-            r.f(32)?;
-            r.f(32)?;
+            r.bits(32)?;
+            r.bits(32)?;
             if r.bit()? == 1 {
-                r.uvlc()?;
+                uvlc(&mut r)?;
             }
             decoder_model = r.bit()?;
             if decoder_model == 1 {
-                buffer_delay_len = r.f(5)? + 1;
-                r.f(32)?;
-                r.f(5)?;
-                r.f(5)?;
+                buffer_delay_len = r.bits(5)? + 1;
+                r.bits(32)?;
+                r.bits(5)?;
+                r.bits(5)?;
             }
         }
         let initial_display_delay = r.bit()?;
-        let points = r.f(5)? + 1;
+        let points = r.bits(5)? + 1;
         for _ in 0..points {
-            r.f(12)?;
-            let level = r.f(5)?;
+            r.bits(12)?;
+            let level = r.bits(5)?;
             if level > 7 {
                 r.bit()?;
             }
             if decoder_model == 1 && r.bit()? == 1 {
-                r.f(buffer_delay_len)?;
-                r.f(buffer_delay_len)?;
+                r.bits(buffer_delay_len)?;
+                r.bits(buffer_delay_len)?;
                 r.bit()?;
             }
             if initial_display_delay == 1 && r.bit()? == 1 {
-                r.f(4)?;
+                r.bits(4)?;
             }
         }
     }
-    let width_bits = r.f(4)? + 1;
-    let height_bits = r.f(4)? + 1;
-    let w = r.f(width_bits)?.checked_add(1)?;
-    let h = r.f(height_bits)?.checked_add(1)?;
+    let width_bits = r.bits(4)? + 1;
+    let height_bits = r.bits(4)? + 1;
+    let w = r.bits(width_bits)?.checked_add(1)?;
+    let h = r.bits(height_bits)?.checked_add(1)?;
     Some((w, h))
 }
 

@@ -6,45 +6,19 @@
 /// HEVC `nal_unit_type` of a sequence parameter set.
 const SPS: u8 = 33;
 
-/// Reads bits most-significant first from an RBSP (emulation prevention already removed).
-struct Bits<'a> {
-    b: &'a [u8],
-    at: usize,
-}
+use crate::msb_bits::MsbBits;
 
-impl Bits<'_> {
-    fn bit(&mut self) -> Option<u32> {
-        let byte = *self.b.get(self.at / 8)?;
-        let v = (byte >> (7 - self.at % 8)) & 1;
-        self.at += 1;
-        Some(u32::from(v))
-    }
-
-    fn skip(&mut self, n: usize) -> Option<()> {
-        self.at = self.at.checked_add(n)?;
-        (self.at <= self.b.len() * 8).then_some(())
-    }
-
-    fn u(&mut self, n: u32) -> Option<u32> {
-        let mut v = 0u32;
-        for _ in 0..n {
-            v = (v << 1) | self.bit()?;
+/// `ue(v)`: Exp-Golomb, at most 32 bits of value (larger is not a valid SPS field).
+fn ue(r: &mut MsbBits<'_>) -> Option<u32> {
+    let mut zeros = 0;
+    while r.bit()? == 0 {
+        zeros += 1;
+        if zeros > 31 {
+            return None;
         }
-        Some(v)
     }
-
-    /// `ue(v)`: Exp-Golomb, at most 32 bits of value (larger is not a valid SPS field).
-    fn ue(&mut self) -> Option<u32> {
-        let mut zeros = 0;
-        while self.bit()? == 0 {
-            zeros += 1;
-            if zeros > 31 {
-                return None;
-            }
-        }
-        let rest = self.u(zeros)?;
-        ((1u64 << zeros) - 1 + u64::from(rest)).try_into().ok()
-    }
+    let rest = r.bits(zeros)?;
+    ((1u64 << zeros) - 1 + u64::from(rest)).try_into().ok()
 }
 
 /// A NAL unit's payload without its emulation prevention bytes (`00 00 03` → `00 00`).
@@ -66,9 +40,9 @@ fn rbsp(nal: &[u8]) -> Vec<u8> {
 /// two-byte NAL header), following H.265 7.3.2.2 up to those fields.
 fn sps_size(nal: &[u8]) -> Option<(u32, u32)> {
     let body = rbsp(nal.get(2..)?);
-    let mut r = Bits { b: &body, at: 0 };
+    let mut r = MsbBits::new(&body);
     r.skip(4)?; // sps_video_parameter_set_id
-    let sub_layers = r.u(3)? as usize; // sps_max_sub_layers_minus1
+    let sub_layers = r.bits(3)? as usize; // sps_max_sub_layers_minus1
     r.skip(1)?; // sps_temporal_id_nesting_flag
     // profile_tier_level(1, sps_max_sub_layers_minus1): the general profile (88 bits) and level.
     r.skip(88 + 8)?;
@@ -82,12 +56,12 @@ fn sps_size(nal: &[u8]) -> Option<(u32, u32)> {
     for (profile, level) in present {
         r.skip(88 * profile as usize + 8 * level as usize)?;
     }
-    r.ue()?; // sps_seq_parameter_set_id
-    if r.ue()? == 3 {
+    ue(&mut r)?; // sps_seq_parameter_set_id
+    if ue(&mut r)? == 3 {
         r.skip(1)?; // separate_colour_plane_flag
     }
-    let w = r.ue()?;
-    let h = r.ue()?;
+    let w = ue(&mut r)?;
+    let h = ue(&mut r)?;
     Some((w, h))
 }
 

@@ -46,6 +46,7 @@ mod heif;
 mod hevc;
 mod jpeg_scaled;
 mod limits;
+mod msb_bits;
 mod ops;
 mod orient;
 mod plan;
