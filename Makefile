@@ -3,12 +3,13 @@ SHELL := /bin/bash
 export CARGO_BUILD_JOBS ?= 2
 CARGO ?= cargo
 
-.PHONY: help deps stack demo demo-stop test test-rust check-deploy images lint fmt build clean-demo
+.PHONY: help deps stack demo demo-stop test test-rust check-deploy bench images lint fmt build clean-demo
 
 help:
 	@echo "make demo        start the stack and the services, push real images through them"
 	@echo "make demo-stop   stop what make demo started"
 	@echo "make test        the whole test suite (starts PostgreSQL, RabbitMQ, SeaweedFS as needed)"
+	@echo "make bench       tintype vs the Celery reference, five scenarios, into BENCHMARKS.md (~75 min)"
 	@echo "make lint        cargo fmt --check and clippy -D warnings"
 	@echo "make images      container images (Docker with BuildKit); see docs/deploy.md"
 
@@ -33,6 +34,11 @@ test: deps stack test-rust check-deploy
 
 test-rust:
 	@eval "$$(scripts/stack.sh env)"; TINTYPE_TEST_BINARIES_BUILT=1 $(CARGO) test --locked --workspace --no-fail-fast
+
+## tintype beside the Celery reference (bench/reference) through the scenarios of issue 9, written
+## into BENCHMARKS.md. Needs a quiet machine; see bench/run.sh for the knobs (BENCH_SOAK_SECS, ...).
+bench: deps stack
+	@bench/run.sh
 
 ## Deployment files: kustomize overlays, KEDA objects, compose, Dockerfiles (tools pinned, in a venv).
 ## Their consistency with the code is `cargo test -p deploy-check`, part of test-rust.

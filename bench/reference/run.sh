@@ -6,7 +6,7 @@
 #   AMQP_URL, DATABASE_URL (its server; the reference uses its own database REFERENCE_DB,
 #   default tintype_reference, or REFERENCE_DATABASE_URL), S3_ENDPOINT, S3_BUCKET, S3_REGION,
 #   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY.
-# Reference-only: REFERENCE_CONCURRENCY (worker processes, default 2), REFERENCE_API_WORKERS
+# Reference-only: REFERENCE_CONCURRENCY (worker processes, default 2; 0: the API only), REFERENCE_API_WORKERS
 #   (uvicorn processes, default 1), REFERENCE_QUEUE (default reference), REFERENCE_S3_PREFIX
 #   (default reference/), REFERENCE_CONFIRM_PUBLISH=1, REFERENCE_RUN_DIR (pid files and logs,
 #   default ~/.cache/tintype/reference-run).
@@ -43,11 +43,17 @@ case ${1:-} in
       fi
     done
     "$venv/bin/python" -m reference.initdb create
-    "$venv/bin/celery" -A reference.worker worker --pool prefork \
-      --concurrency "${REFERENCE_CONCURRENCY:-2}" --loglevel INFO --without-gossip \
-      --without-mingle --without-heartbeat -Q "${REFERENCE_QUEUE:-reference}" \
-      >"$run/worker.log" 2>&1 &
-    echo $! >"$run/worker.pid"
+    concurrency=${REFERENCE_CONCURRENCY:-2}
+    if [[ $concurrency -gt 0 ]]; then
+      "$venv/bin/celery" -A reference.worker worker --pool prefork \
+        --concurrency "$concurrency" --loglevel INFO --without-gossip \
+        --without-mingle --without-heartbeat -Q "${REFERENCE_QUEUE:-reference}" \
+        >"$run/worker.log" 2>&1 &
+      echo $! >"$run/worker.pid"
+    else
+      # API only: what it enqueues stays in the queue (the load tool's submit-path check).
+      rm -f "$run/worker.pid"; echo "ready." >"$run/worker.log"
+    fi
     "$venv/bin/uvicorn" reference.api:app --host 127.0.0.1 --port "$port" \
       --workers "${REFERENCE_API_WORKERS:-1}" --no-access-log >"$run/api.log" 2>&1 &
     echo $! >"$run/api.pid"
@@ -55,10 +61,11 @@ case ${1:-} in
     for _ in $(seq 300); do
       if curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 &&
          grep -q "ready\." "$run/worker.log"; then
-        echo "reference: api http://127.0.0.1:$port pid $(cat "$run/api.pid"), worker pid $(cat "$run/worker.pid") (logs in $run)"
+        echo "reference: api http://127.0.0.1:$port pid $(cat "$run/api.pid"), worker pid $(cat "$run/worker.pid" 2>/dev/null || echo none) (logs in $run)"
         exit 0
       fi
       for f in api worker; do
+        [[ -f $run/$f.pid ]] || continue
         if ! kill -0 "$(cat "$run/$f.pid")" 2>/dev/null; then
           echo "reference: $f exited; tail of $run/$f.log:" >&2; tail -20 "$run/$f.log" >&2
           stop_pid "$run/api.pid"; stop_pid "$run/worker.pid"; exit 1

@@ -11,6 +11,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from PIL import Image
@@ -97,6 +98,10 @@ original = storage.client().head_object(Bucket=config.S3_BUCKET, Key=storage.ori
 check(original["ContentLength"] == len(jpeg), "the upload is stored in S3 as the original")
 job = wait_final(job_id)
 check(job["status"] == "succeeded", f"W1 job succeeded ({job})")
+# finished_at is the result backend's date_done, in UTC: the load tool times jobs by it.
+done = datetime.fromisoformat(job["finished_at"].replace("Z", "+00:00"))
+check(abs((datetime.now(timezone.utc) - done).total_seconds()) < 30,
+      f"finished_at is a recent UTC time ({job['finished_at']})")
 out = job["outputs"]
 check(len(out) == 1 and out[0]["name"] == "main" and out[0]["format"] == "jpeg"
       and (out[0]["width"], out[0]["height"]) == (800, 600), f"W1 output listed 800×600 ({out})")

@@ -1,6 +1,7 @@
 """The HTTP API (FastAPI): the subset of tintype's job API the load tool drives."""
 import json
 import uuid
+from datetime import datetime, timezone
 
 from celery.result import AsyncResult
 from fastapi import FastAPI, HTTPException, Request
@@ -84,6 +85,17 @@ async def submit(request: Request):
     return _accepted(job_id)
 
 
+def _utc(when) -> str | None:
+    """The result backend's date_done (UTC, naive from the database) as RFC 3339."""
+    if when is None:
+        return None
+    if isinstance(when, str):
+        when = datetime.fromisoformat(when)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
 @app.get("/v1/jobs/{job_id}")
 def get_job(job_id: str):
     try:
@@ -94,6 +106,8 @@ def get_job(job_id: str):
     state = result.state
     body = {"id": job_id, "status": _STATUS.get(state, state.lower()), "outputs": [],
             "error": None, "links": {"self": f"/v1/jobs/{job_id}"}}
+    if state in ("SUCCESS", "FAILURE", "REVOKED"):
+        body["finished_at"] = _utc(result.date_done)
     if state == "SUCCESS":
         body["outputs"] = result.result
     elif state == "FAILURE":

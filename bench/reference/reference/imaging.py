@@ -28,15 +28,25 @@ def _apply(im: Image.Image, operations) -> Image.Image:
         elif op.op == "sharpen":
             im = im.filter(ImageFilter.UnsharpMask(radius=op.sigma, percent=round(op.amount * 100),
                                                    threshold=op.threshold))
-        # auto_orient: exif_transpose already ran on every image.
+        # auto_orient: exif_transpose ran on the decoded image (see process).
     return im
+
+
+def _orients(recipe: Recipe) -> bool:
+    ops = list(recipe.operations) + [op for out in recipe.outputs for op in (out.operations or [])]
+    return any(op.op == "auto_orient" for op in ops)
 
 
 def process(data: bytes, recipe: Recipe):
     """Decodes once, runs the shared operations, then each output's own; yields
     (output, encoded bytes, content type, extension, width, height)."""
-    with Image.open(io.BytesIO(data)) as opened:
+    opened = Image.open(io.BytesIO(data))
+    if _orients(recipe):
         base = ImageOps.exif_transpose(opened)  # a loaded copy, upright
+    else:
+        # Left lazy, so thumbnail() can draft: a JPEG decoded at 1/2..1/8 scale, as Pillow's docs
+        # recommend. exif_transpose would load it whole first.
+        base = opened
     base = _apply(base, recipe.operations)
     results = []
     for out in recipe.outputs:

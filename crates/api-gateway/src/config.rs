@@ -75,6 +75,10 @@ pub struct Settings {
     /// Size of the Postgres pool.
     #[arg(long, env = "TINTYPE_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
+    /// Uploads read, probed and stored at once; more wait with their bodies unread, so a burst of
+    /// large uploads costs this many buffers of memory, not one per connection.
+    #[arg(long, env = "TINTYPE_UPLOAD_CONCURRENCY", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..))]
+    pub upload_concurrency: u32,
 }
 
 impl Settings {

@@ -89,6 +89,9 @@ impl Application {
             source_fetch_timeout: std::time::Duration::from_secs(u64::from(
                 settings.source_fetch_timeout_secs.max(1),
             )),
+            uploads: std::sync::Arc::new(tokio::sync::Semaphore::new(
+                settings.upload_concurrency as usize,
+            )),
         };
         match settings.auth {
             auth::AuthMode::Disabled => tracing::warn!(

@@ -38,4 +38,6 @@ pub struct AppState {
     pub outbound: tintype_outbound::Outbound,
     /// Time a dry run gives a source URL.
     pub source_fetch_timeout: std::time::Duration,
+    /// Permits for uploads in memory at once (`TINTYPE_UPLOAD_CONCURRENCY`).
+    pub uploads: std::sync::Arc<tokio::sync::Semaphore>,
 }

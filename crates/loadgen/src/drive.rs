@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
@@ -34,11 +34,15 @@ const FINAL: [&str; 5] = ["succeeded", "failed", "cancelled", "deleted", "expire
 struct Tally {
     submit: Vec<Duration>,
     end_to_end: Vec<Duration>,
+    after_store: Vec<Duration>,
     errors: BTreeMap<String, u64>,
     accepted: u64,
     succeeded: u64,
     failed: u64,
-    last_final: Option<Instant>,
+    /// Latest final state, as time since the run started.
+    last_final: Option<Duration>,
+    /// Final jobs whose end came from the server's `finished_at` rather than the poll that saw it.
+    server_timed: u64,
 }
 
 struct Shared {
@@ -46,6 +50,7 @@ struct Shared {
     client: reqwest::Client,
     next: AtomicU64,
     started: Instant,
+    started_wall: SystemTime,
     tally: Mutex<Tally>,
     bar: ProgressBar,
 }
@@ -81,10 +86,14 @@ impl Shared {
         match &self.w.source {
             Source::Upload(files) => {
                 let (name, bytes, mime) = &files[i as usize % files.len()];
-                let part = reqwest::multipart::Part::bytes(bytes.clone())
+                let part = || {
+                    reqwest::multipart::Part::stream_with_length(
+                        bytes.clone(),
+                        bytes.len() as u64,
+                    )
                     .file_name(name.clone())
-                    .mime_str(mime)
-                    .unwrap_or_else(|_| reqwest::multipart::Part::bytes(bytes.clone()));
+                };
+                let part = part().mime_str(mime).unwrap_or_else(|_| part());
                 let form = reqwest::multipart::Form::new()
                     .text("recipe", self.w.recipe.to_string())
                     .part("file", part);
@@ -98,9 +107,17 @@ impl Shared {
     }
 }
 
-/// Submits one job; returns its id and submit time when it was accepted.
-async fn submit(shared: &Shared, i: u64) -> Option<(String, Instant)> {
+/// An accepted job: its id and when its submit was sent (monotonic and wall clock).
+struct Accepted {
+    id: String,
+    t0: Instant,
+    t0_wall: SystemTime,
+}
+
+/// Submits one job; returns it when it was accepted.
+async fn submit(shared: &Shared, i: u64) -> Option<Accepted> {
     let t0 = Instant::now();
+    let t0_wall = SystemTime::now();
     let answer = shared.request(i).send().await;
     let elapsed = t0.elapsed();
     let response = match answer {
@@ -126,7 +143,7 @@ async fn submit(shared: &Shared, i: u64) -> Option<(String, Instant)> {
     let mut t = shared.tally();
     t.submit.push(elapsed);
     t.accepted += 1;
-    Some((id, t0))
+    Some(Accepted { id, t0, t0_wall })
 }
 
 fn transport_kind(e: &reqwest::Error) -> &'static str {
@@ -139,11 +156,25 @@ fn transport_kind(e: &reqwest::Error) -> &'static str {
     }
 }
 
+/// A timestamp field (RFC 3339) of the job resource, when it has one.
+fn timestamp(job: &Value, field: &str) -> Option<SystemTime> {
+    let text = job[field].as_str()?;
+    chrono::DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(SystemTime::from)
+}
+
 /// Polls the job with back-off until it is final; records its end-to-end latency.
-async fn follow(shared: Arc<Shared>, id: String, t0: Instant) {
+///
+/// The end is the server's `finished_at` when the resource has one (same machine, same clock),
+/// so the figure does not depend on how often we poll; otherwise it is the poll that saw it.
+async fn follow(shared: Arc<Shared>, job: Accepted) {
+    let Accepted { id, t0, t0_wall } = job;
     let url = format!("{}/v1/jobs/{id}", shared.w.base_url.trim_end_matches('/'));
-    // Short first waits keep the observed latency close to the real one for fast jobs; the
-    // back-off keeps thousands of followers from flooding the API under a burst.
+    // The back-off keeps hundreds of followers in a burst from spending the services' CPU on
+    // polls (which would slow the very jobs being measured): the wait doubles from 5 ms, so a job
+    // is polled about log2(age / 5 ms) times, then once per `poll_max`. The latency itself comes
+    // from `finished_at`, so slow polling only makes the run end a little later.
     let mut wait = Duration::from_millis(5);
     loop {
         if t0.elapsed() > shared.w.job_timeout {
@@ -151,7 +182,7 @@ async fn follow(shared: Arc<Shared>, id: String, t0: Instant) {
             break;
         }
         tokio::time::sleep(wait).await;
-        wait = (wait * 3 / 2).min(Duration::from_millis(200));
+        wait = (wait * 2).min(shared.w.poll_max.max(Duration::from_millis(5)));
         let mut req = shared.client.get(&url);
         if let Some(key) = &shared.w.api_key {
             req = req.bearer_auth(key);
@@ -169,21 +200,36 @@ async fn follow(shared: Arc<Shared>, id: String, t0: Instant) {
         if !FINAL.contains(&status) {
             continue;
         }
-        let done = Instant::now();
+        let seen = Instant::now();
+        let finished = timestamp(&job, "finished_at");
+        // created_at → finished_at: the system's part once the job is stored (tintype has it).
+        let stored = timestamp(&job, "created_at")
+            .zip(finished)
+            .and_then(|(c, f)| f.duration_since(c).ok());
+        let (latency, since_start, server) = match finished {
+            Some(end) => (
+                end.duration_since(t0_wall).unwrap_or_default(),
+                end.duration_since(shared.started_wall).unwrap_or_default(),
+                true,
+            ),
+            None => (seen - t0, seen - shared.started, false),
+        };
+        let mut t = shared.tally();
+        t.last_final = t.last_final.max(Some(since_start));
+        t.server_timed += u64::from(server);
         if status == "succeeded" {
-            let mut t = shared.tally();
-            t.end_to_end.push(done - t0);
+            t.end_to_end.push(latency);
+            if let Some(d) = stored {
+                t.after_store.push(d);
+            }
             t.succeeded += 1;
-            t.last_final = Some(done);
         } else {
             let code = job["error"]["code"]
                 .as_str()
                 .or(job["error"].as_str())
                 .unwrap_or("no code");
             let kind = format!("job {status}: {code}");
-            let mut t = shared.tally();
             t.failed += 1;
-            t.last_final = Some(done);
             *t.errors.entry(kind).or_default() += 1;
         }
         break;
@@ -238,16 +284,17 @@ pub async fn run(w: Workload) -> Result<Report, LoadError> {
         client,
         next: AtomicU64::new(0),
         started: Instant::now(),
+        started_wall: SystemTime::now(),
         tally: Mutex::new(Tally::default()),
         bar,
     });
     let mut followers = JoinSet::new();
     let followers_tx = Arc::new(Mutex::new(Vec::new()));
-    let start_follow = |shared: &Arc<Shared>, accepted: Option<(String, Instant)>| {
-        if let Some((id, t0)) = accepted
+    let start_follow = |shared: &Arc<Shared>, accepted: Option<Accepted>| {
+        if let Some(job) = accepted
             && shared.w.follow
         {
-            return Some(tokio::spawn(follow(shared.clone(), id, t0)));
+            return Some(tokio::spawn(follow(shared.clone(), job)));
         }
         shared.bar.inc(1);
         None
@@ -304,9 +351,7 @@ pub async fn run(w: Workload) -> Result<Report, LoadError> {
         .next
         .load(Ordering::Relaxed)
         .min(w.jobs.unwrap_or(u64::MAX));
-    let completion_window = t
-        .last_final
-        .map_or(wall, |last| last.duration_since(shared.started));
+    let completion_window = t.last_final.unwrap_or(wall);
     Ok(Report {
         base_url: w.base_url.clone(),
         arrival: match w.arrival {
@@ -322,6 +367,8 @@ pub async fn run(w: Workload) -> Result<Report, LoadError> {
         completed_per_second: t.succeeded as f64 / completion_window.as_secs_f64().max(1e-9),
         submit_latency: summarize(&t.submit),
         end_to_end_latency: summarize(&t.end_to_end),
+        server_timed: t.server_timed,
+        created_to_finished: summarize(&t.after_store),
         errors: t.errors.clone(),
         processes,
     })

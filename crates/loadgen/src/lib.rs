@@ -2,6 +2,7 @@
 //! a chosen workload, follows every job to its final state and reports submit and end-to-end
 //! latency, throughput, errors by kind, and the CPU and memory the services spent.
 
+pub mod compare;
 pub mod drive;
 pub mod procs;
 pub mod report;

@@ -1,10 +1,12 @@
 //! `loadgen`: drive a running tintype (or the Celery reference) and report. See the README's
 //! "Load testing" section.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use bytes::Bytes;
 use clap::Parser;
 use loadgen::{Arrival, Source, Workload};
 
@@ -21,7 +23,7 @@ struct Args {
     /// Recipe: a JSON file, or inline JSON starting with `{`.
     #[arg(long)]
     recipe: String,
-    /// Image files to upload, used in turn.
+    /// Image files to upload, used in turn; name a file several times to weight the mix.
     #[arg(long = "image")]
     images: Vec<PathBuf>,
     /// Source URLs for JSON submits (no upload), used in turn; instead of --image.
@@ -45,6 +47,9 @@ struct Args {
     /// Seconds a job may take from submit to a final state before it counts as an error.
     #[arg(long, default_value_t = 300.0)]
     job_timeout: f64,
+    /// Longest wait in ms between two polls of one job (waits double from 5 ms up to it).
+    #[arg(long, default_value_t = 5000)]
+    poll_max_ms: u64,
     /// A process to report CPU seconds and memory for, as LABEL=PID (repeatable).
     #[arg(long = "process", value_parser = parse_process)]
     processes: Vec<(String, u32)>,
@@ -89,19 +94,28 @@ async fn main() -> anyhow::Result<()> {
     let recipe: serde_json::Value =
         serde_json::from_str(&recipe_text).context("the recipe is not JSON")?;
     let source = match (args.images.is_empty(), args.source_urls.is_empty()) {
-        (false, true) => Source::Upload(
-            args.images
-                .iter()
-                .map(|p| {
-                    let bytes =
-                        std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
-                    let name = p
-                        .file_name()
-                        .map_or_else(|| "image".into(), |n| n.to_string_lossy().into_owned());
-                    Ok((name, bytes, mime_of(p).to_owned()))
-                })
-                .collect::<anyhow::Result<_>>()?,
-        ),
+        (false, true) => {
+            // Each distinct file is read once; repeats share its bytes.
+            let mut read: HashMap<&PathBuf, Bytes> = HashMap::new();
+            let mut files = Vec::with_capacity(args.images.len());
+            for p in &args.images {
+                let bytes = match read.get(p) {
+                    Some(b) => b.clone(),
+                    None => {
+                        let b = Bytes::from(
+                            std::fs::read(p).with_context(|| format!("reading {}", p.display()))?,
+                        );
+                        read.insert(p, b.clone());
+                        b
+                    }
+                };
+                let name = p
+                    .file_name()
+                    .map_or_else(|| "image".into(), |n| n.to_string_lossy().into_owned());
+                files.push((name, bytes, mime_of(p).to_owned()));
+            }
+            Source::Upload(files)
+        }
         (true, false) => Source::Url(args.source_urls.clone()),
         _ => bail!("give either --image files or --source-url URLs"),
     };
@@ -118,6 +132,7 @@ async fn main() -> anyhow::Result<()> {
     }
     w.follow = !args.no_follow;
     w.job_timeout = Duration::from_secs_f64(args.job_timeout);
+    w.poll_max = Duration::from_millis(args.poll_max_ms);
     w.progress = !args.quiet;
     w.processes = args.processes.clone();
     let report = loadgen::run(w).await?;

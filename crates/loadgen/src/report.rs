@@ -3,13 +3,13 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::procs::ProcessUsage;
 use crate::stats::Summary;
 
 /// Everything a run measured.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     pub base_url: String,
     /// "concurrency N" or "R jobs/s".
@@ -24,8 +24,15 @@ pub struct Report {
     /// Succeeded jobs per second, from the first submit to the last final state.
     pub completed_per_second: f64,
     pub submit_latency: Summary,
-    /// Submit sent → `succeeded` observed (polling adds up to a few ms, see the README).
+    /// Submit sent → the job's `finished_at` (or, without one, the poll that saw it succeed).
     pub end_to_end_latency: Summary,
+    /// Final jobs timed by the server's `finished_at`; the rest by the poll that saw them.
+    #[serde(default)]
+    pub server_timed: u64,
+    /// The job's `created_at` → `finished_at`, when the resource has both: the part after the
+    /// submit stored the job (queueing and processing), without the upload.
+    #[serde(default)]
+    pub created_to_finished: Summary,
     /// Count by kind: `submit: HTTP 429`, `job failed: invalid_image`, …
     pub errors: BTreeMap<String, u64>,
     pub processes: Vec<ProcessUsage>,
@@ -81,6 +88,17 @@ impl Report {
         );
         row(&mut s, "submit", &self.submit_latency);
         row(&mut s, "end to end", &self.end_to_end_latency);
+        if self.created_to_finished.count > 0 {
+            row(&mut s, "created → finished", &self.created_to_finished);
+        }
+        let finals = self.succeeded + self.failed;
+        if finals > 0 {
+            let _ = writeln!(
+                s,
+                "end-to-end clock: server finished_at for {} of {finals} final jobs, the poll that saw them for the rest",
+                self.server_timed
+            );
+        }
         if !self.errors.is_empty() {
             let _ = writeln!(s, "errors:");
             for (kind, n) in &self.errors {
@@ -90,14 +108,14 @@ impl Report {
         if !self.processes.is_empty() {
             let _ = writeln!(
                 s,
-                "{:<22} {:>8} {:>9} {:>13} {:>12}",
-                "process", "pid", "cpu s", "peak RSS MB", "end RSS MB"
+                "{:<22} {:>8} {:>6} {:>9} {:>13} {:>12}",
+                "process", "pid", "procs", "cpu s", "peak RSS MB", "end RSS MB"
             );
             for p in &self.processes {
                 let _ = writeln!(
                     s,
-                    "{:<22} {:>8} {:>9.2} {:>13.1} {:>12.1}",
-                    p.label, p.pid, p.cpu_seconds, p.peak_rss_mb, p.end_rss_mb
+                    "{:<22} {:>8} {:>6} {:>9.2} {:>13.1} {:>12.1}",
+                    p.label, p.pid, p.processes, p.cpu_seconds, p.peak_rss_mb, p.end_rss_mb
                 );
             }
         }

@@ -2,11 +2,14 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
+
 /// Where each job's image comes from.
 #[derive(Debug, Clone)]
 pub enum Source {
-    /// Multipart uploads, cycling through these files: (file name, bytes, content type).
-    Upload(Vec<(String, Vec<u8>, String)>),
+    /// Multipart uploads, cycling through these files: (file name, bytes, content type). A file
+    /// listed several times weights the mix (the bytes are shared, not copied).
+    Upload(Vec<(String, Bytes, String)>),
     /// JSON submits with `source.url`, cycling through these URLs (no upload on the submit path).
     Url(Vec<String>),
 }
@@ -39,6 +42,8 @@ pub struct Workload {
     pub follow: bool,
     /// Give up on a job that has not ended this long after its submit.
     pub job_timeout: Duration,
+    /// Longest wait between two polls of one job (the wait doubles from 5 ms up to this).
+    pub poll_max: Duration,
     /// Show a progress bar on stderr.
     pub progress: bool,
     /// Processes whose CPU time and memory to report: (label, pid).
@@ -58,6 +63,7 @@ impl Workload {
             duration: None,
             follow: true,
             job_timeout: Duration::from_secs(300),
+            poll_max: Duration::from_secs(5),
             progress: false,
             processes: Vec::new(),
         }

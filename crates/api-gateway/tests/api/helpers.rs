@@ -93,6 +93,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         outbound_allow: tintype_outbound::Allowlist::default(),
         source_fetch_timeout_secs: 5,
         db_max_connections: 5,
+        upload_concurrency: 8,
         jaeger_url: None,
     };
     (options.gateway)(&mut gateway_settings);

@@ -17,18 +17,18 @@ async fn loadgen_follows_every_job_and_counts_failures_by_kind() {
     let files = vec![
         (
             "a.jpg".to_owned(),
-            images::jpeg(320, 240),
+            images::jpeg(320, 240).into(),
             "image/jpeg".to_owned(),
         ),
         (
             "b.png".to_owned(),
-            images::png(200, 100),
+            images::png(200, 100).into(),
             "image/png".to_owned(),
         ),
         // Not an image: refused at submit, counted as a submit error, not lost.
         (
             "c.jpg".to_owned(),
-            b"not an image".to_vec(),
+            bytes::Bytes::from_static(b"not an image"),
             "image/jpeg".to_owned(),
         ),
     ];
@@ -60,6 +60,8 @@ async fn loadgen_follows_every_job_and_counts_failures_by_kind() {
     );
     assert_eq!(report.unaccounted(), 0);
     assert_eq!(report.end_to_end_latency.count, 6);
+    // tintype's job resource carries finished_at: every end is the server's, not a poll's.
+    assert_eq!(report.server_timed, 6, "{}", report.table());
     assert!(report.end_to_end_latency.p50_ms >= report.submit_latency.p50_ms);
     assert!(report.processes[0].peak_rss_mb > 1.0);
     let json = serde_json::to_value(&report).unwrap();
@@ -71,7 +73,7 @@ async fn loadgen_follows_every_job_and_counts_failures_by_kind() {
         recipe,
         Source::Upload(vec![(
             "a.jpg".into(),
-            images::jpeg(64, 48),
+            images::jpeg(64, 48).into(),
             "image/jpeg".into(),
         )]),
     );

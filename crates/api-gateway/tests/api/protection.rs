@@ -1,5 +1,6 @@
 //! Protection of the API: keys and scopes (401/403, revocation at once), the per-key request
-//! rate (429 + `Retry-After`), admission control on submit (503 `queue_full`), and CORS.
+//! rate (429 + `Retry-After`), admission control on submit (503 `queue_full`), the bound on
+//! uploads held at once, and CORS.
 
 use std::time::Duration;
 
@@ -240,6 +241,34 @@ async fn submits_are_refused_while_too_many_jobs_wait_and_admitted_again_after()
         200
     );
     tokio::time::sleep(Duration::from_millis(1100)).await;
+    accepted_id(app.submit(images::jpeg(32, 24), "image/jpeg", QUICK).await).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn uploads_beyond_the_upload_concurrency_wait_their_turn_and_all_land() {
+    let app = spawn_app_with(Options {
+        worker: false,
+        scheduler: false,
+        gateway: |s| s.upload_concurrency = 1,
+        ..Default::default()
+    })
+    .await;
+    // Six uploads at once through one permit: each waits for the one before to be stored, and a
+    // permit that was not given back would hang the rest (the timeout turns that into a failure).
+    let submits = (0..6).map(|i| app.submit(images::jpeg(64 + i, 48), "image/jpeg", QUICK));
+    let answers = tokio::time::timeout(
+        Duration::from_secs(60),
+        futures_util::future::join_all(submits),
+    )
+    .await
+    .expect("uploads stalled behind the upload permit");
+    for answer in answers {
+        accepted_id(answer).await;
+    }
+    // A refused upload (not an image) gives its permit back too.
+    let refused = app.submit(b"not an image".to_vec(), "image/jpeg", QUICK).await;
+    assert_eq!(refused.status().as_u16() / 100, 4);
     accepted_id(app.submit(images::jpeg(32, 24), "image/jpeg", QUICK).await).await;
     app.stop().await;
 }

@@ -47,15 +47,31 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let idem_key = idempotency_key(&req)?;
     state.admission.admit(&state.pool).await?;
+    // Held until the original is stored: the body is read only once a permit is free.
+    let _upload_permit = if upload::carries_image(&req) {
+        Some(
+            state
+                .uploads
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|e| ApiError::Internal(e.into()))?,
+        )
+    } else {
+        None
+    };
     let submission = upload::read(&req, payload, state.max_upload_bytes).await?;
     let document = crate::routes::presets::expand(&state, &submission.recipe).await?;
     let recipe = Recipe::parse(&document, &state.recipe_limits)?;
-    let hash = request_hash(
-        &submission.recipe,
-        submission.file.as_deref().unwrap_or_default(),
-    );
-    if let Some(key) = &idem_key
-        && let Some(response) = replay(&req, &state, key, &hash).await?
+    // Hashing a large upload costs milliseconds: only a submit with a key needs it.
+    let hash = idem_key.as_ref().map(|_| {
+        request_hash(
+            &submission.recipe,
+            submission.file.as_deref().unwrap_or_default(),
+        )
+    });
+    if let (Some(key), Some(hash)) = (&idem_key, &hash)
+        && let Some(response) = replay(&req, &state, key, hash).await?
     {
         return Ok(response);
     }
@@ -93,7 +109,7 @@ pub async fn create(
         source_info,
         trace_id: propagation::current_trace_id(),
     };
-    let idempotency = idem_key.as_deref().map(|k| (k, hash.as_str()));
+    let idempotency = idem_key.as_deref().zip(hash.as_deref());
     let Some((row, outbox_ids)) = insert_with_outbox(&state, &job, idempotency)
         .instrument(propagation::db_span("INSERT", "jobs"))
         .await?

@@ -22,16 +22,21 @@ pub struct Submission {
     pub recipe: Bytes,
 }
 
+/// Reads a stream whole, refusing more than `limit` bytes. `expected` (the request's
+/// Content-Length, when sent) sizes the buffer once instead of doubling it while it fills,
+/// which would copy a large upload several times and leave the larger blocks behind.
 async fn read_limited<S, E>(
     mut stream: S,
     limit: u64,
+    expected: Option<u64>,
     too_large: ApiError,
 ) -> Result<Bytes, ApiError>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
-    let mut buf = BytesMut::new();
+    let capacity = expected.unwrap_or(0).min(limit);
+    let mut buf = BytesMut::with_capacity(usize::try_from(capacity).unwrap_or(0));
     while let Some(chunk) = stream.next().await {
         let chunk =
             chunk.map_err(|e| ApiError::BadRequest(format!("reading the body failed: {e}")))?;
@@ -41,6 +46,22 @@ where
         buf.extend_from_slice(&chunk);
     }
     Ok(buf.freeze())
+}
+
+/// The request's Content-Length, when it sent one.
+fn content_length(req: &HttpRequest) -> Option<u64> {
+    req.headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+/// Whether the body carries an image (multipart or raw) rather than a JSON recipe.
+pub fn carries_image(req: &HttpRequest) -> bool {
+    let ctype = content_type(req);
+    ctype.starts_with("multipart/form-data")
+        || ctype.starts_with("image/")
+        || ctype.starts_with("application/octet-stream")
 }
 
 fn content_type(req: &HttpRequest) -> String {
@@ -64,7 +85,7 @@ pub async fn read(
         let too_large = ApiError::TooLarge {
             limit: MAX_RECIPE_BYTES,
         };
-        let recipe = read_limited(payload, MAX_RECIPE_BYTES, too_large).await?;
+        let recipe = read_limited(payload, MAX_RECIPE_BYTES, None, too_large).await?;
         Ok(Submission { file: None, recipe })
     } else if ctype.starts_with("image/") || ctype.starts_with("application/octet-stream") {
         let query =
@@ -78,6 +99,7 @@ pub async fn read(
         let file = read_limited(
             payload,
             max_upload,
+            content_length(req),
             ApiError::TooLarge { limit: max_upload },
         )
         .await?;
@@ -112,16 +134,22 @@ async fn read_multipart(
         let name = field.name().unwrap_or_default().to_owned();
         match name.as_str() {
             "file" => {
+                // The whole body's length bounds the file part's: close enough to size it.
                 file = Some(
-                    read_limited(field, max_upload, ApiError::TooLarge { limit: max_upload })
-                        .await?,
+                    read_limited(
+                        field,
+                        max_upload,
+                        content_length(req),
+                        ApiError::TooLarge { limit: max_upload },
+                    )
+                    .await?,
                 );
             }
             "recipe" => {
                 let too_large = ApiError::BadRequest(format!(
                     "the recipe part is larger than {MAX_RECIPE_BYTES} bytes"
                 ));
-                recipe = Some(read_limited(field, MAX_RECIPE_BYTES, too_large).await?);
+                recipe = Some(read_limited(field, MAX_RECIPE_BYTES, None, too_large).await?);
             }
             other => {
                 return Err(ApiError::BadRequest(format!(
@@ -138,4 +166,37 @@ async fn read_multipart(
         file: Some(file),
         recipe,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    #[test]
+    fn image_bodies_need_an_upload_permit_and_json_ones_do_not() {
+        let with = |ctype: &str| {
+            TestRequest::default()
+                .insert_header(("Content-Type", ctype))
+                .to_http_request()
+        };
+        assert!(carries_image(&with("multipart/form-data; boundary=x")));
+        assert!(carries_image(&with("image/jpeg")));
+        assert!(carries_image(&with("application/octet-stream")));
+        assert!(!carries_image(&with("application/json")));
+        assert!(!carries_image(&TestRequest::default().to_http_request()));
+    }
+
+    #[test]
+    fn content_length_sizes_the_buffer_only_when_sent_and_numeric() {
+        let req = TestRequest::default()
+            .insert_header(("Content-Length", "1234"))
+            .to_http_request();
+        assert_eq!(content_length(&req), Some(1234));
+        let req = TestRequest::default()
+            .insert_header(("Content-Length", "lots"))
+            .to_http_request();
+        assert_eq!(content_length(&req), None);
+    }
 }
