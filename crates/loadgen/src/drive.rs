@@ -99,10 +99,17 @@ impl Shared {
                     .part("file", part);
                 req.multipart(form)
             }
-            Source::Url(urls) => req.json(&serde_json::json!({
-                "source": {"url": urls[i as usize % urls.len()]},
-                "recipe": self.w.recipe,
-            })),
+            Source::Url(urls) => {
+                // tintype's JSON submit: the recipe document with its `source` inside.
+                let mut doc = self.w.recipe.clone();
+                if let Some(fields) = doc.as_object_mut() {
+                    fields.insert(
+                        "source".into(),
+                        serde_json::json!({"url": urls[i as usize % urls.len()]}),
+                    );
+                }
+                req.json(&doc)
+            }
         }
     }
 }

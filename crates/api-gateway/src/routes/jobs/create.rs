@@ -121,7 +121,7 @@ pub async fn create(
             tracing::warn!(error = %err, "could not remove the original of a lost idempotent race");
         }
         let key = idem_key.as_deref().unwrap_or_default();
-        return replay(&req, &state, key, &hash)
+        return replay(&req, &state, key, hash.as_deref().unwrap_or_default())
             .await?
             .ok_or_else(|| ApiError::Conflict(format!("`Idempotency-Key` `{key}` is in use")));
     };
