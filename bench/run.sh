@@ -270,6 +270,7 @@ bench_reference() {
   ref_stop
   want submit || return 0
   "$py" bench/probe.py purge "$AMQP_URL" "reference-$tag"
+  psql -q "${DATABASE_URL%/*}/reference_$tag" -c "TRUNCATE celery_taskmeta"   # count this run's rows only
   # Without a worker the queue keeps what the API enqueued.
   ref_start 0
   loadgen reference-submit --url "$url" --recipe "$W1" --source-url "http://127.0.0.1:$files_port/camera-12mp.jpg" \

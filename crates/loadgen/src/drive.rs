@@ -87,11 +87,8 @@ impl Shared {
             Source::Upload(files) => {
                 let (name, bytes, mime) = &files[i as usize % files.len()];
                 let part = || {
-                    reqwest::multipart::Part::stream_with_length(
-                        bytes.clone(),
-                        bytes.len() as u64,
-                    )
-                    .file_name(name.clone())
+                    reqwest::multipart::Part::stream_with_length(bytes.clone(), bytes.len() as u64)
+                        .file_name(name.clone())
                 };
                 let part = part().mime_str(mime).unwrap_or_else(|_| part());
                 let form = reqwest::multipart::Form::new()

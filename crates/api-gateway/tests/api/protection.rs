@@ -267,7 +267,9 @@ async fn uploads_beyond_the_upload_concurrency_wait_their_turn_and_all_land() {
         accepted_id(answer).await;
     }
     // A refused upload (not an image) gives its permit back too.
-    let refused = app.submit(b"not an image".to_vec(), "image/jpeg", QUICK).await;
+    let refused = app
+        .submit(b"not an image".to_vec(), "image/jpeg", QUICK)
+        .await;
     assert_eq!(refused.status().as_u16() / 100, 4);
     accepted_id(app.submit(images::jpeg(32, 24), "image/jpeg", QUICK).await).await;
     app.stop().await;

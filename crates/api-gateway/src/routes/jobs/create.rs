@@ -47,7 +47,8 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let idem_key = idempotency_key(&req)?;
     state.admission.admit(&state.pool).await?;
-    // Held until the original is stored: the body is read only once a permit is free.
+    // The body is read only once a permit is free, and the permit is held to the end of the
+    // submit (the buffer lives until the original is stored).
     let _upload_permit = if upload::carries_image(&req) {
         Some(
             state
