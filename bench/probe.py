@@ -1,6 +1,7 @@
 """Small checks `bench/run.sh` needs from PostgreSQL, RabbitMQ and S3 (run with the reference venv).
 
-  probe.py count DATABASE_URL TABLE AMQP_URL QUEUE...   -> {"rows": N, "messages": M}
+  probe.py submit-check REPORT NOTE DATABASE_URL TABLE AMQP_URL QUEUE...
+                      -> {"rows": N, "messages": M, "accepted": A from the loadgen REPORT, "note"}
   probe.py purge AMQP_URL QUEUE...                      deletes the queues (missing ones are fine)
   probe.py drop-topology AMQP_URL PREFIX                 deletes tintype's queues and exchanges
   probe.py make-bucket NAME | drop-bucket NAME           an S3 bucket of the run's own (S3_* env)
@@ -28,7 +29,8 @@ def amqp_conn(url):
     return conn
 
 
-def count(db, table, amqp_url, queues):
+def counts(db, table, amqp_url, queues):
+    """Rows in TABLE and messages waiting in QUEUES."""
     with psycopg.connect(db) as c:
         rows = c.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
     conn = amqp_conn(amqp_url)
@@ -40,18 +42,32 @@ def count(db, table, amqp_url, queues):
         except amqp.exceptions.NotFound:
             pass
     conn.close()
-    print(json.dumps({"rows": rows, "messages": messages}))
+    return {"rows": rows, "messages": messages}
 
 
-def purge(amqp_url, queues):
+def submit_check(report, note, db, table, amqp_url, queues):
+    """The submit path's durability check: counts beside the jobs the load tool saw accepted."""
+    check = counts(db, table, amqp_url, queues)
+    with open(report) as f:
+        check["accepted"] = json.load(f)["accepted"]
+    if note:
+        check["note"] = note
+    print(json.dumps(check))
+
+
+def _delete_each(amqp_url, names, delete):
+    """Calls delete(channel, name) for each name; a missing one closes its channel, so one each."""
     conn = amqp_conn(amqp_url)
-    for q in queues:
-        ch = conn.channel()
+    for name in names:
         try:
-            ch.queue_delete(q)
+            delete(conn.channel(), name)
         except amqp.exceptions.NotFound:
             pass
     conn.close()
+
+
+def purge(amqp_url, queues):
+    _delete_each(amqp_url, queues, lambda ch, q: ch.queue_delete(q))
 
 
 # The names of crates/shared-protocol/src/topology.rs.
@@ -66,14 +82,7 @@ def tintype_topology(prefix):
 def drop_topology(amqp_url, prefix):
     queues, exchanges = tintype_topology(prefix)
     purge(amqp_url, queues)
-    conn = amqp_conn(amqp_url)
-    for e in exchanges:
-        ch = conn.channel()
-        try:
-            ch.exchange_delete(e)
-        except amqp.exceptions.NotFound:
-            pass
-    conn.close()
+    _delete_each(amqp_url, exchanges, lambda ch, e: ch.exchange_delete(e))
 
 
 def s3():
@@ -124,8 +133,8 @@ def expire_objects(prefix, age, interval):
 
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
-    if cmd == "count":
-        count(args[0], args[1], args[2], args[3:])
+    if cmd == "submit-check":
+        submit_check(args[0], args[1], args[2], args[3], args[4], args[5:])
     elif cmd == "purge":
         purge(args[0], args[1:])
     elif cmd == "drop-topology":
