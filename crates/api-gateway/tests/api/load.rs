@@ -1,11 +1,12 @@
-//! The load tool against a live gateway, worker and storage: every job followed to the end.
+//! The load tool against a live gateway, worker and storage: every job followed to the end, and
+//! URL-source submits in the shape the gateway takes.
 
 use std::time::Duration;
 
 use loadgen::{Arrival, Source, Workload};
 use tintype_testkit::images;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{Options, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn loadgen_follows_every_job_and_counts_failures_by_kind() {
@@ -83,5 +84,44 @@ async fn loadgen_follows_every_job_and_counts_failures_by_kind() {
     let report = loadgen::run(w).await.expect("run");
     assert!((8..=12).contains(&report.submitted), "{}", report.table());
     assert_eq!(report.succeeded, report.submitted, "{}", report.table());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn loadgen_url_submits_use_the_json_shape_the_gateway_accepts() {
+    // No worker: the submit path alone, as `make bench` measures it. The gateway only checks the
+    // URL at submit (the worker fetches it), so nothing needs to serve it.
+    let app = spawn_app_with(Options {
+        worker: false,
+        scheduler: false,
+        gateway: |s| s.outbound_allow = tintype_outbound::Allowlist::parse("127.0.0.1").unwrap(),
+        ..Default::default()
+    })
+    .await;
+    let recipe = serde_json::json!({
+        "operations": [{"op": "resize", "width": 64, "height": 64, "fit": "inside"}],
+        "outputs": [{"name": "t", "format": "jpeg", "quality": 85}]
+    });
+    let mut w = Workload::new(
+        app.address.clone(),
+        recipe,
+        Source::Url(vec!["http://127.0.0.1:9/a.jpg".into()]),
+    );
+    w.arrival = Arrival::Concurrency(4);
+    w.jobs = Some(12);
+    w.follow = false;
+    let report = loadgen::run(w).await.expect("run");
+    assert_eq!(
+        (report.submitted, report.accepted),
+        (12, 12),
+        "{}",
+        report.table()
+    );
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE source_url IS NOT NULL")
+        .fetch_one(&app.env.pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 12);
     app.stop().await;
 }
