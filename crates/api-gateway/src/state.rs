@@ -12,6 +12,8 @@ pub struct AppState {
     pub pool: PgPool,
     /// Confirmed publisher.
     pub publisher: Publisher,
+    /// Group commit for submits without an `Idempotency-Key`.
+    pub submits: crate::submits::SubmitLanes,
     /// Originals and outputs.
     pub storage: Storage,
     /// Source image limits checked at upload.

@@ -37,24 +37,30 @@ async fn publish(
     if rows.is_empty() {
         return Ok(0);
     }
+    // All of them are sent before any confirm is awaited: one round trip to the broker for the
+    // lot, not one per message.
+    let results = futures_util::future::join_all(rows.iter().map(|row| {
+        let headers = headers_from_json(&row.headers);
+        async move {
+            publisher
+                .publish(
+                    &row.exchange,
+                    &row.routing_key,
+                    &row.payload,
+                    &row.message_type,
+                    &headers,
+                )
+                .await
+        }
+    }))
+    .await;
     let mut published = Vec::with_capacity(rows.len());
     let mut failure = None;
-    for row in &rows {
-        let headers = headers_from_json(&row.headers);
-        match publisher
-            .publish(
-                &row.exchange,
-                &row.routing_key,
-                &row.payload,
-                &row.message_type,
-                &headers,
-            )
-            .await
-        {
+    for (row, result) in rows.iter().zip(results) {
+        match result {
             Ok(()) => published.push(row.id),
             Err(err) => {
-                failure = Some(err);
-                break;
+                failure.get_or_insert(err);
             }
         }
     }

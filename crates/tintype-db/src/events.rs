@@ -26,6 +26,23 @@ pub struct EventRow {
     pub detail: Option<Value>,
 }
 
+/// A history entry to append.
+#[derive(Debug, Clone, Copy)]
+pub struct NewEvent<'a> {
+    /// The job.
+    pub job_id: Uuid,
+    /// What happened.
+    pub kind: EventKind,
+    /// Status after it.
+    pub status: JobStatus,
+    /// Attempt number.
+    pub attempt: i32,
+    /// Worker involved.
+    pub worker_id: Option<&'a str>,
+    /// Details (error, outputs, …).
+    pub detail: Option<&'a Value>,
+}
+
 /// Appends one history entry.
 pub async fn record(
     conn: &mut PgConnection,
@@ -36,16 +53,35 @@ pub async fn record(
     worker_id: Option<&str>,
     detail: Option<&Value>,
 ) -> Result<(), DbError> {
+    record_many(
+        conn,
+        &[NewEvent {
+            job_id,
+            kind,
+            status,
+            attempt,
+            worker_id,
+            detail,
+        }],
+    )
+    .await
+}
+
+/// Appends history entries in one statement.
+pub async fn record_many(conn: &mut PgConnection, events: &[NewEvent<'_>]) -> Result<(), DbError> {
     sqlx::query(
         "INSERT INTO job_events (job_id, kind, status, attempt, worker_id, detail) \
-         VALUES ($1, $2, $3::job_status, $4, $5, $6)",
+         SELECT job_id, kind, status::job_status, attempt, worker_id, detail \
+         FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::int4[], $5::text[], $6::jsonb[]) \
+           WITH ORDINALITY AS t(job_id, kind, status, attempt, worker_id, detail, n) \
+         ORDER BY n",
     )
-    .bind(job_id)
-    .bind(kind.as_str())
-    .bind(status.as_str())
-    .bind(attempt)
-    .bind(worker_id)
-    .bind(detail)
+    .bind(events.iter().map(|e| e.job_id).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.status.as_str()).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.attempt).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.worker_id).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.detail.cloned()).collect::<Vec<_>>())
     .execute(conn)
     .await?;
     Ok(())

@@ -110,25 +110,47 @@ pub struct NewJob {
 
 /// Inserts a queued job (inside the caller's transaction, beside its outbox row).
 pub async fn insert(tx: &mut Transaction<'_, Postgres>, job: &NewJob) -> Result<JobRow, DbError> {
+    insert_many(tx, std::slice::from_ref(job))
+        .await?
+        .pop()
+        .ok_or(DbError::Sqlx(sqlx::Error::RowNotFound))
+}
+
+/// Inserts queued jobs in one statement (a group commit's batch); answers rows in `jobs`' order.
+pub async fn insert_many(
+    tx: &mut Transaction<'_, Postgres>,
+    jobs: &[NewJob],
+) -> Result<Vec<JobRow>, DbError> {
     let sql = format!(
         "INSERT INTO jobs (id, priority, recipe, source_key, source_url, source_info, metadata, \
          max_attempts, timeout_secs, trace_id) \
-         VALUES ($1, $2::job_priority, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {JOB_COLUMNS}"
+         SELECT id, priority::job_priority, recipe, source_key, source_url, source_info, metadata, \
+           max_attempts, timeout_secs, trace_id \
+         FROM UNNEST($1::uuid[], $2::text[], $3::jsonb[], $4::text[], $5::text[], $6::jsonb[], \
+           $7::jsonb[], $8::int4[], $9::int4[], $10::text[]) \
+           AS t(id, priority, recipe, source_key, source_url, source_info, metadata, \
+           max_attempts, timeout_secs, trace_id) \
+         RETURNING {JOB_COLUMNS}"
     );
-    let row = sqlx::query_as::<_, JobRow>(AssertSqlSafe(sql))
-        .bind(job.id)
-        .bind(job.priority.as_str())
-        .bind(&job.recipe)
-        .bind(&job.source_key)
-        .bind(&job.source_url)
-        .bind(&job.source_info)
-        .bind(&job.metadata)
-        .bind(job.max_attempts)
-        .bind(job.timeout_secs)
-        .bind(&job.trace_id)
-        .fetch_one(&mut **tx)
+    let rows = sqlx::query_as::<_, JobRow>(AssertSqlSafe(sql))
+        .bind(jobs.iter().map(|j| j.id).collect::<Vec<_>>())
+        .bind(jobs.iter().map(|j| j.priority.as_str()).collect::<Vec<_>>())
+        .bind(jobs.iter().map(|j| j.recipe.clone()).collect::<Vec<_>>())
+        .bind(jobs.iter().map(|j| j.source_key.clone()).collect::<Vec<_>>())
+        .bind(jobs.iter().map(|j| j.source_url.clone()).collect::<Vec<_>>())
+        .bind(jobs.iter().map(|j| j.source_info.clone()).collect::<Vec<_>>())
+        .bind(jobs.iter().map(|j| j.metadata.clone()).collect::<Vec<_>>())
+        .bind(jobs.iter().map(|j| j.max_attempts).collect::<Vec<_>>())
+        .bind(jobs.iter().map(|j| j.timeout_secs).collect::<Vec<_>>())
+        .bind(jobs.iter().map(|j| j.trace_id.clone()).collect::<Vec<_>>())
+        .fetch_all(&mut **tx)
         .await?;
-    Ok(row)
+    // RETURNING promises no order: put the rows back in the caller's.
+    let mut by_id: std::collections::HashMap<Uuid, JobRow> =
+        rows.into_iter().map(|row| (row.id, row)).collect();
+    jobs.iter()
+        .map(|job| by_id.remove(&job.id).ok_or(DbError::Sqlx(sqlx::Error::RowNotFound)))
+        .collect()
 }
 
 /// Reads one job.

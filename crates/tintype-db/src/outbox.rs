@@ -42,17 +42,35 @@ pub struct NewOutboxMessage {
 
 /// Stores a message in the caller's transaction; returns its id.
 pub async fn insert(conn: &mut PgConnection, msg: &NewOutboxMessage) -> Result<i64, DbError> {
-    Ok(sqlx::query_scalar(
+    insert_many(conn, std::slice::from_ref(msg))
+        .await?
+        .pop()
+        .ok_or(DbError::Sqlx(sqlx::Error::RowNotFound))
+}
+
+/// Stores messages in one statement in the caller's transaction; returns their ids in order.
+pub async fn insert_many(
+    conn: &mut PgConnection,
+    msgs: &[NewOutboxMessage],
+) -> Result<Vec<i64>, DbError> {
+    // Rows are inserted in ordinality order, so the sequence hands out ascending ids in the
+    // caller's order; sorting what RETURNING yields (in no promised order) restores it.
+    let mut ids: Vec<i64> = sqlx::query_scalar(
         "INSERT INTO outbox (exchange, routing_key, payload, message_type, headers) \
-         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+         SELECT exchange, routing_key, payload, message_type, headers \
+         FROM UNNEST($1::text[], $2::text[], $3::bytea[], $4::text[], $5::jsonb[]) \
+           WITH ORDINALITY AS t(exchange, routing_key, payload, message_type, headers, n) \
+         ORDER BY n RETURNING id",
     )
-    .bind(&msg.exchange)
-    .bind(&msg.routing_key)
-    .bind(&msg.payload)
-    .bind(&msg.message_type)
-    .bind(&msg.headers)
-    .fetch_one(conn)
-    .await?)
+    .bind(msgs.iter().map(|m| m.exchange.as_str()).collect::<Vec<_>>())
+    .bind(msgs.iter().map(|m| m.routing_key.as_str()).collect::<Vec<_>>())
+    .bind(msgs.iter().map(|m| m.payload.as_slice()).collect::<Vec<_>>())
+    .bind(msgs.iter().map(|m| m.message_type.as_str()).collect::<Vec<_>>())
+    .bind(msgs.iter().map(|m| m.headers.clone()).collect::<Vec<_>>())
+    .fetch_all(conn)
+    .await?;
+    ids.sort_unstable();
+    Ok(ids)
 }
 
 /// Locks pending messages for publishing: the given ids (if any), otherwise the oldest ones older

@@ -18,7 +18,28 @@ pub async fn queue_job(
     detail: Option<Value>,
     headers: &Value,
 ) -> Result<(JobRow, Vec<i64>), DbError> {
-    let row = jobs::insert(tx, job).await?;
-    let ids = crate::announce::queued(tx, topology, &row, detail, headers).await?;
+    let (mut rows, ids) = queue_jobs(
+        tx,
+        topology,
+        std::slice::from_ref(job),
+        detail,
+        std::slice::from_ref(headers),
+    )
+    .await?;
+    let row = rows.pop().ok_or(DbError::Sqlx(sqlx::Error::RowNotFound))?;
     Ok((row, ids))
+}
+
+/// [`queue_job`] for many jobs in three statements, whatever their number (the gateway's group
+/// commit); `headers[i]` belongs to `jobs[i]`. Returns the rows in order and every outbox id.
+pub async fn queue_jobs(
+    tx: &mut Transaction<'_, Postgres>,
+    topology: &Topology,
+    jobs: &[NewJob],
+    detail: Option<Value>,
+    headers: &[Value],
+) -> Result<(Vec<JobRow>, Vec<i64>), DbError> {
+    let rows = jobs::insert_many(tx, jobs).await?;
+    let ids = crate::announce::queued_many(tx, topology, &rows, detail, headers).await?;
+    Ok((rows, ids))
 }

@@ -110,3 +110,73 @@ async fn a_database_without_the_schema_is_refused_with_a_hint() {
     let err = tintype_db::check_schema(&env.pool).await.unwrap_err();
     assert!(err.to_string().contains("api-gateway migrate"), "{err}");
 }
+
+fn new_job(priority: Priority, trace_id: Option<&str>) -> NewJob {
+    let id = Uuid::now_v7();
+    NewJob {
+        id,
+        priority,
+        recipe: json!({"outputs": [{"name": "t", "format": "png"}]}),
+        source_key: None,
+        source_url: Some(format!("http://127.0.0.1/{id}.png")),
+        source_info: None,
+        metadata: json!({"n": id.to_string()}),
+        max_attempts: 2,
+        timeout_secs: 30,
+        trace_id: trace_id.map(str::to_owned),
+    }
+}
+
+#[tokio::test]
+async fn a_batch_of_submits_is_written_whole_and_in_order() {
+    let env = TestEnv::new().await;
+    let batch = vec![
+        new_job(Priority::High, Some("trace-a")),
+        new_job(Priority::Low, None),
+        new_job(Priority::Default, Some("trace-c")),
+    ];
+    let headers: Vec<_> = (0..batch.len())
+        .map(|i| json!({"traceparent": format!("tp-{i}")}))
+        .collect();
+    let mut tx = env.pool.begin().await.unwrap();
+    let (rows, outbox_ids) =
+        tintype_db::submit::queue_jobs(&mut tx, &env.topology, &batch, None, &headers)
+            .await
+            .unwrap();
+    tx.commit().await.unwrap();
+
+    // Rows come back in the caller's order, as submitted.
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    assert_eq!(ids, batch.iter().map(|j| j.id).collect::<Vec<_>>());
+    for (row, job) in rows.iter().zip(&batch) {
+        assert_eq!(row.status(), JobStatus::Queued);
+        assert_eq!(row.priority(), job.priority);
+        assert_eq!(row.metadata, job.metadata);
+        assert_eq!(row.source_url, job.source_url);
+        assert_eq!(row.trace_id, job.trace_id);
+        let history = tintype_db::events::list(&env.pool, row.id).await.unwrap();
+        assert_eq!(
+            history.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
+            ["queued"]
+        );
+    }
+
+    // Each job's message then its event, jobs in order, each with its own trace headers.
+    assert_eq!(outbox_ids.len(), 2 * batch.len());
+    let mut tx = env.pool.begin().await.unwrap();
+    let stored = tintype_db::outbox::lock_pending(&mut tx, Some(&outbox_ids), 0.0, 100)
+        .await
+        .unwrap();
+    assert_eq!(stored.iter().map(|m| m.id).collect::<Vec<_>>(), outbox_ids);
+    for (i, (job, pair)) in batch.iter().zip(stored.chunks(2)).enumerate() {
+        let (message, event) = (&pair[0], &pair[1]);
+        assert_eq!(message.exchange, env.topology.jobs_exchange());
+        assert_eq!(message.routing_key, job.priority.as_str());
+        assert!(String::from_utf8_lossy(&message.payload).contains(&job.id.to_string()));
+        assert_eq!(event.exchange, env.topology.events_exchange());
+        assert!(String::from_utf8_lossy(&event.payload).contains(&job.id.to_string()));
+        for m in pair {
+            assert_eq!(m.headers, json!({"traceparent": format!("tp-{i}")}));
+        }
+    }
+}

@@ -1,7 +1,8 @@
 //! `POST /v1/jobs`: validate the recipe, probe the image (refusing non-images, broken files and
 //! bombs before any decoding), store the original, then insert the job and its outbox message in
-//! one transaction and publish with confirms. If RabbitMQ is down the job is still accepted: the
-//! outbox row stays and the scheduler's relay publishes it later.
+//! one transaction and publish with confirms: together with concurrent submits ([`crate::submits`])
+//! unless an `Idempotency-Key` binds it, alone otherwise. If RabbitMQ is down the job is still
+//! accepted: the outbox row stays and the scheduler's relay publishes it later.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use shared_protocol::Recipe;
@@ -110,21 +111,38 @@ pub async fn create(
         source_info,
         trace_id: propagation::current_trace_id(),
     };
-    let idempotency = idem_key.as_deref().zip(hash.as_deref());
-    let Some((row, outbox_ids)) = insert_with_outbox(&state, &job, idempotency)
-        .instrument(propagation::db_span("INSERT", "jobs"))
-        .await?
-    else {
-        // A concurrent submit with the same key won; this original is nobody's.
-        if upload_bytes > 0
-            && let Err(err) = state.storage.delete(&original_key(id)).await
-        {
-            tracing::warn!(error = %err, "could not remove the original of a lost idempotent race");
+    let row = match idem_key.as_deref().zip(hash.as_deref()) {
+        // Most submits: committed and published with whatever else is being submitted now.
+        None => state
+            .submits
+            .submit(job, propagation::current_headers_json())
+            .instrument(propagation::db_span("INSERT", "jobs"))
+            .await?,
+        Some(idempotency) => {
+            let Some((row, outbox_ids)) = insert_with_outbox(&state, &job, idempotency)
+                .instrument(propagation::db_span("INSERT", "jobs"))
+                .await?
+            else {
+                // A concurrent submit with the same key won; this original is nobody's.
+                if upload_bytes > 0
+                    && let Err(err) = state.storage.delete(&original_key(id)).await
+                {
+                    tracing::warn!(error = %err, "could not remove the original of a lost idempotent race");
+                }
+                let (key, hash) = idempotency;
+                return replay(&req, &state, key, hash)
+                    .await?
+                    .ok_or_else(|| ApiError::Conflict(format!("`Idempotency-Key` `{key}` is in use")));
+            };
+            // Fast path: publish now. On failure the relay publishes later; the 202 stands.
+            if let Err(err) =
+                tintype_broker::outbox::publish_ids(&state.pool, &state.publisher, &outbox_ids)
+                    .await
+            {
+                tracing::warn!(job.id = %id, error = %err, "publish deferred to the outbox relay");
+            }
+            row
         }
-        let key = idem_key.as_deref().unwrap_or_default();
-        return replay(&req, &state, key, hash.as_deref().unwrap_or_default())
-            .await?
-            .ok_or_else(|| ApiError::Conflict(format!("`Idempotency-Key` `{key}` is in use")));
     };
     if let Some(metrics) = req.app_data::<web::Data<GatewayMetrics>>() {
         metrics
@@ -136,12 +154,6 @@ pub async fn create(
         metrics.upload_bytes.inc_by(upload_bytes);
     }
 
-    // Fast path: publish now. On failure the relay publishes later; the client's 202 stands.
-    if let Err(err) =
-        tintype_broker::outbox::publish_ids(&state.pool, &state.publisher, &outbox_ids).await
-    {
-        tracing::warn!(job.id = %id, error = %err, "publish deferred to the outbox relay");
-    }
     tracing::info!(job.id = %id, priority = %recipe.priority, size_bytes = upload_bytes, "job accepted");
 
     let base = base_url(&req, state.public_url.as_deref());
@@ -178,12 +190,12 @@ async fn store_upload(
     }))
 }
 
-/// Inserts the job, its history entry and its outbox messages in one transaction, binding the
-/// idempotency key if there is one; `None` when a racing submit took the key first.
+/// Inserts the job, its history entry and its outbox messages in one transaction with its
+/// idempotency key; `None` when a racing submit took the key first.
 async fn insert_with_outbox(
     state: &AppState,
     job: &NewJob,
-    idempotency: Option<(&str, &str)>,
+    (key, hash): (&str, &str),
 ) -> Result<Option<(tintype_db::JobRow, Vec<i64>)>, ApiError> {
     let topology = state.publisher.topology();
     // Captured now, inside the request's span: the relay may publish these rows much later.
@@ -191,8 +203,7 @@ async fn insert_with_outbox(
     let mut tx = state.pool.begin().await?;
     let (row, ids) =
         tintype_db::submit::queue_job(&mut tx, topology, job, None, &trace_headers).await?;
-    if let Some((key, hash)) = idempotency
-        && !tintype_db::idempotency::bind(
+    if !tintype_db::idempotency::bind(
             &mut tx,
             job.id,
             key,
