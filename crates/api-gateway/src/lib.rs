@@ -19,10 +19,12 @@ pub mod cors;
 pub mod dashboard;
 pub mod error;
 pub mod live;
+pub mod memory;
 pub mod metrics;
 pub mod openapi;
 pub mod routes;
 pub mod state;
+pub mod submits;
 pub mod throttle;
 
 use std::future::Future;
@@ -62,9 +64,17 @@ impl Application {
         if let Err(err) = publisher.check().await {
             tracing::warn!(error = %err, "RabbitMQ unreachable at start; jobs wait in the outbox");
         }
+        // A quarter of the pool: each lane holds one connection at a time, and four transactions
+        // in flight keep PostgreSQL's commits overlapping without starving reads.
+        let submits = submits::SubmitLanes::start(
+            pool.clone(),
+            publisher.clone(),
+            (settings.db_max_connections as usize / 4).max(1),
+        );
         let state = AppState {
             pool,
             publisher,
+            submits,
             storage,
             image_limits: settings.image_limits(),
             recipe_limits: settings.recipe_limits(),
@@ -169,6 +179,8 @@ impl Application {
                     .wrap(actix_web::middleware::from_fn(
                         tintype_telemetry::http::trace_requests,
                     ))
+                    // First of all, while the request is still ours alone (see `memory`).
+                    .wrap(actix_web::middleware::from_fn(memory::detach_headers))
                     .configure(routes::configure)
                     .configure(dashboard::configure)
                     .default_service(web::to(|| async {

@@ -82,3 +82,55 @@ async fn an_unreachable_broker_is_reported_without_hanging() {
     assert!(publisher.check().await.is_err());
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
 }
+
+#[tokio::test]
+async fn connections_offer_small_frames_unless_the_url_asks_for_others() {
+    let env = TestEnv::new().await;
+    let conn = tintype_broker::connect(&env.amqp_url, "test-frames")
+        .await
+        .unwrap();
+    assert_eq!(
+        conn.configuration().frame_max(),
+        tintype_broker::DEFAULT_FRAME_MAX
+    );
+    let separator = if env.amqp_url.contains('?') { '&' } else { '?' };
+    let conn = tintype_broker::connect(
+        &format!("{}{separator}frame_max=65536", env.amqp_url),
+        "test-frames-2",
+    )
+    .await
+    .unwrap();
+    assert_eq!(conn.configuration().frame_max(), 65536);
+    // A message larger than a frame still arrives whole (it travels as several body frames).
+    let publisher = Publisher::new(&env.amqp_url, "test-big", env.topology.clone());
+    let payload = vec![b'x'; 3 * tintype_broker::DEFAULT_FRAME_MAX as usize];
+    publisher
+        .publish(
+            &env.topology.jobs_exchange(),
+            "default",
+            &payload,
+            "job",
+            &BTreeMap::new(),
+        )
+        .await
+        .unwrap();
+    let channel = conn.create_channel().await.unwrap();
+    let got = channel
+        .basic_get(
+            env.topology
+                .jobs_queue(shared_protocol::Priority::Default)
+                .into(),
+            BasicGetOptions { no_ack: true },
+        )
+        .await
+        .unwrap()
+        .expect("the message");
+    assert_eq!(got.delivery.data.len(), payload.len());
+    assert!(
+        matches!(
+            tintype_broker::connect("not a url", "x").await,
+            Err(BrokerError::InvalidUrl(_))
+        ),
+        "a bad URL is a clear error"
+    );
+}
