@@ -147,14 +147,9 @@ impl Lane {
         headers: &[Value],
     ) -> Result<(Vec<JobRow>, Vec<i64>), DbError> {
         let mut tx = self.pool.begin().await?;
-        let written = tintype_db::submit::queue_jobs(
-            &mut tx,
-            self.publisher.topology(),
-            jobs,
-            None,
-            headers,
-        )
-        .await?;
+        let written =
+            tintype_db::submit::queue_jobs(&mut tx, self.publisher.topology(), jobs, None, headers)
+                .await?;
         tx.commit().await?;
         Ok(written)
     }

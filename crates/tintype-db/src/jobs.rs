@@ -136,9 +136,21 @@ pub async fn insert_many(
         .bind(jobs.iter().map(|j| j.id).collect::<Vec<_>>())
         .bind(jobs.iter().map(|j| j.priority.as_str()).collect::<Vec<_>>())
         .bind(jobs.iter().map(|j| j.recipe.clone()).collect::<Vec<_>>())
-        .bind(jobs.iter().map(|j| j.source_key.clone()).collect::<Vec<_>>())
-        .bind(jobs.iter().map(|j| j.source_url.clone()).collect::<Vec<_>>())
-        .bind(jobs.iter().map(|j| j.source_info.clone()).collect::<Vec<_>>())
+        .bind(
+            jobs.iter()
+                .map(|j| j.source_key.clone())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            jobs.iter()
+                .map(|j| j.source_url.clone())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            jobs.iter()
+                .map(|j| j.source_info.clone())
+                .collect::<Vec<_>>(),
+        )
         .bind(jobs.iter().map(|j| j.metadata.clone()).collect::<Vec<_>>())
         .bind(jobs.iter().map(|j| j.max_attempts).collect::<Vec<_>>())
         .bind(jobs.iter().map(|j| j.timeout_secs).collect::<Vec<_>>())
@@ -149,7 +161,11 @@ pub async fn insert_many(
     let mut by_id: std::collections::HashMap<Uuid, JobRow> =
         rows.into_iter().map(|row| (row.id, row)).collect();
     jobs.iter()
-        .map(|job| by_id.remove(&job.id).ok_or(DbError::Sqlx(sqlx::Error::RowNotFound)))
+        .map(|job| {
+            by_id
+                .remove(&job.id)
+                .ok_or(DbError::Sqlx(sqlx::Error::RowNotFound))
+        })
         .collect()
 }
 

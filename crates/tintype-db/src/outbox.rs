@@ -63,9 +63,21 @@ pub async fn insert_many(
          ORDER BY n RETURNING id",
     )
     .bind(msgs.iter().map(|m| m.exchange.as_str()).collect::<Vec<_>>())
-    .bind(msgs.iter().map(|m| m.routing_key.as_str()).collect::<Vec<_>>())
-    .bind(msgs.iter().map(|m| m.payload.as_slice()).collect::<Vec<_>>())
-    .bind(msgs.iter().map(|m| m.message_type.as_str()).collect::<Vec<_>>())
+    .bind(
+        msgs.iter()
+            .map(|m| m.routing_key.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        msgs.iter()
+            .map(|m| m.payload.as_slice())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        msgs.iter()
+            .map(|m| m.message_type.as_str())
+            .collect::<Vec<_>>(),
+    )
     .bind(msgs.iter().map(|m| m.headers.clone()).collect::<Vec<_>>())
     .fetch_all(conn)
     .await?;

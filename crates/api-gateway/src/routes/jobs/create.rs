@@ -113,11 +113,13 @@ pub async fn create(
     };
     let row = match idem_key.as_deref().zip(hash.as_deref()) {
         // Most submits: committed and published with whatever else is being submitted now.
-        None => state
-            .submits
-            .submit(job, propagation::current_headers_json())
-            .instrument(propagation::db_span("INSERT", "jobs"))
-            .await?,
+        None => {
+            state
+                .submits
+                .submit(job, propagation::current_headers_json())
+                .instrument(propagation::db_span("INSERT", "jobs"))
+                .await?
+        }
         Some(idempotency) => {
             let Some((row, outbox_ids)) = insert_with_outbox(&state, &job, idempotency)
                 .instrument(propagation::db_span("INSERT", "jobs"))
@@ -130,9 +132,9 @@ pub async fn create(
                     tracing::warn!(error = %err, "could not remove the original of a lost idempotent race");
                 }
                 let (key, hash) = idempotency;
-                return replay(&req, &state, key, hash)
-                    .await?
-                    .ok_or_else(|| ApiError::Conflict(format!("`Idempotency-Key` `{key}` is in use")));
+                return replay(&req, &state, key, hash).await?.ok_or_else(|| {
+                    ApiError::Conflict(format!("`Idempotency-Key` `{key}` is in use"))
+                });
             };
             // Fast path: publish now. On failure the relay publishes later; the 202 stands.
             if let Err(err) =
@@ -204,13 +206,13 @@ async fn insert_with_outbox(
     let (row, ids) =
         tintype_db::submit::queue_job(&mut tx, topology, job, None, &trace_headers).await?;
     if !tintype_db::idempotency::bind(
-            &mut tx,
-            job.id,
-            key,
-            hash,
-            state.idempotency_ttl_secs as f64,
-        )
-        .await?
+        &mut tx,
+        job.id,
+        key,
+        hash,
+        state.idempotency_ttl_secs as f64,
+    )
+    .await?
     {
         tx.rollback().await?;
         return Ok(None);
