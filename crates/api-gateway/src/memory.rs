@@ -45,7 +45,7 @@ mod tests {
 
     #[test]
     fn detached_headers_keep_every_value_and_its_order_but_not_the_buffer() {
-        let buffer = bytes::Bytes::from(b"text/plain;one=1two=2".to_vec());
+        let buffer = bytes::Bytes::from(b"text/plainone=1two=2".to_vec());
         let mut shared = HeaderMap::new();
         let slice = |a, b| HeaderValue::from_maybe_shared(buffer.slice(a..b)).unwrap();
         shared.append(HeaderName::from_static("content-type"), slice(0, 10));
