@@ -113,11 +113,14 @@ impl Lane {
     }
 
     async fn write(&self, batch: Vec<Pending>) {
-        let (jobs, rest): (Vec<NewJob>, Vec<_>) = batch
-            .into_iter()
-            .map(|p| (p.job, (p.headers, p.reply)))
-            .unzip();
-        let (headers, replies): (Vec<Value>, Vec<_>) = rest.into_iter().unzip();
+        let mut jobs = Vec::with_capacity(batch.len());
+        let mut headers = Vec::with_capacity(batch.len());
+        let mut replies = Vec::with_capacity(batch.len());
+        for pending in batch {
+            jobs.push(pending.job);
+            headers.push(pending.headers);
+            replies.push(pending.reply);
+        }
         match self.commit(&jobs, &headers).await {
             Ok((rows, outbox_ids)) => {
                 // On failure the relay publishes later; the clients' 202s stand.
@@ -152,5 +155,54 @@ impl Lane {
                 .await?;
         tx.commit().await?;
         Ok(written)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared_protocol::Priority;
+    use shared_protocol::topology::Topology;
+
+    fn job() -> NewJob {
+        NewJob {
+            id: uuid::Uuid::now_v7(),
+            priority: Priority::Default,
+            recipe: serde_json::json!({"outputs": []}),
+            source_key: Some("originals/x".into()),
+            source_url: None,
+            source_info: None,
+            metadata: serde_json::json!({}),
+            max_attempts: 1,
+            timeout_secs: 30,
+            trace_id: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn every_submit_of_a_batch_that_cannot_commit_gets_a_retryable_error() {
+        // Nothing listens on port 1: the lane cannot even begin its transaction.
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .acquire_timeout(std::time::Duration::from_millis(300))
+            .connect_lazy("postgres://postgres@127.0.0.1:1/none")
+            .expect("a lazy pool");
+        let publisher = Publisher::new("amqp://127.0.0.1:1", "test", Topology::new("tt-lanes"));
+        let lanes = SubmitLanes::start(pool, publisher, 1);
+        let answers = futures_util::future::join_all(
+            (0..5).map(|_| lanes.submit(job(), serde_json::json!({}))),
+        )
+        .await;
+        for answer in answers {
+            assert!(
+                matches!(
+                    answer,
+                    Err(ApiError::Unavailable {
+                        what: "the database",
+                        ..
+                    })
+                ),
+                "{answer:?}"
+            );
+        }
     }
 }
