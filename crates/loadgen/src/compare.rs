@@ -430,17 +430,47 @@ fn soak_errors(r: &Report) -> String {
 /// caches grow with their own history, whichever system drives them).
 pub const INFRASTRUCTURE: [&str; 3] = ["seaweedfs", "postgres", "rabbitmq"];
 
+/// Seconds of samples whose median stands for "after 5 min" and for "at the end".
+const RSS_WINDOW_SECS: f64 = 60.0;
+
 /// RSS after five minutes and at the end, per process of the system: (label, at 5 min, end).
+/// Each is the median of a minute of samples: a worker's RSS swings by a tenth as large images
+/// come and go, and one sample against another would read that swing as growth or shrinkage.
 fn rss_points(r: &Report) -> Vec<(String, f64, f64)> {
     r.processes
         .iter()
         .filter(|p| !INFRASTRUCTURE.contains(&p.label.as_str()))
         .filter_map(|p| {
-            let at5 = p.rss_series.iter().find(|pt| pt[0] >= 300.0)?[1];
-            let end = p.rss_series.last()?[1];
+            // Inclusive minutes: seven samples at the bench's 10-s sampling.
+            let median_between = |from: f64, to: f64| {
+                median(
+                    p.rss_series
+                        .iter()
+                        .filter(|pt| pt[0] >= from && pt[0] <= to)
+                        .map(|pt| pt[1])
+                        .collect(),
+                )
+            };
+            let last = p.rss_series.last()?[0];
+            if last < 300.0 {
+                return None;
+            }
+            let at5 = median_between(300.0, 300.0 + RSS_WINDOW_SECS)?;
+            let end = median_between((last - RSS_WINDOW_SECS).max(300.0), last)?;
             Some((p.label.clone(), at5, end))
         })
         .collect()
+}
+
+/// The middle value (the mean of the middle two for an even count); `None` for no values.
+fn median(mut values: Vec<f64>) -> Option<f64> {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(values[n / 2]),
+        _ => Some((values[n / 2 - 1] + values[n / 2]) / 2.0),
+    }
 }
 
 fn soak_growth(r: &Report) -> String {
@@ -621,6 +651,32 @@ mod tests {
         r.processes[0].rss_series = vec![[300.0, 110.0], [1800.0, 112.0]];
         let set = results(&[("tintype", "soak", r)]);
         assert_eq!(target(&set.targets(), "Soak: RSS").met, Some(true));
+    }
+
+    #[test]
+    fn soak_growth_compares_a_minute_of_samples_not_two_samples() {
+        let mut r = report(10.0, 50.0, 100.0);
+        // Every 10 s for 10 min, a job's 8 MB coming and going with no trend: one sample at 5 min
+        // (50) against the last one (58) would be +16 %; the minutes' medians are equal.
+        let swing = |t: usize| if (t / 10) % 3 == 2 { 58.0 } else { 50.0 };
+        r.processes[0].rss_series = (0..600).step_by(10).map(|t| [t as f64, swing(t)]).collect();
+        let set = results(&[("tintype", "soak", r.clone())]);
+        let t = target(&set.targets(), "Soak: RSS").clone();
+        assert_eq!(t.met, Some(true), "{}", t.tintype);
+        // Real growth still shows: the same swing climbing 2 MB a minute.
+        r.processes[0].rss_series = (0..600)
+            .step_by(10)
+            .map(|t| [t as f64, swing(t) + t as f64 / 30.0])
+            .collect();
+        let set = results(&[("tintype", "soak", r)]);
+        assert_eq!(target(&set.targets(), "Soak: RSS").met, Some(false));
+    }
+
+    #[test]
+    fn median_of_odd_even_and_no_values() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), Some(2.5));
+        assert_eq!(median(vec![]), None);
     }
 
     #[test]
