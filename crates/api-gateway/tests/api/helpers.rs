@@ -41,6 +41,21 @@ impl Default for Options {
     }
 }
 
+impl Options {
+    /// The gateway alone, taking URL sources on loopback: the submit path as `make bench` drives it,
+    /// with nothing consuming what it publishes.
+    pub fn submit_only() -> Self {
+        Self {
+            worker: false,
+            scheduler: false,
+            gateway: |s| {
+                s.outbound_allow = tintype_outbound::Allowlist::parse("127.0.0.1").unwrap();
+            },
+            ..Default::default()
+        }
+    }
+}
+
 /// A client that drops idle connections before the gateway's 5 s keep-alive does, so a test that
 /// pauses (waiting out a broker restart, say) never sends on a connection the server just closed.
 pub fn test_client() -> reqwest::Client {

@@ -91,13 +91,7 @@ async fn loadgen_follows_every_job_and_counts_failures_by_kind() {
 async fn loadgen_url_submits_use_the_json_shape_the_gateway_accepts() {
     // No worker: the submit path alone, as `make bench` measures it. The gateway only checks the
     // URL at submit (the worker fetches it), so nothing needs to serve it.
-    let app = spawn_app_with(Options {
-        worker: false,
-        scheduler: false,
-        gateway: |s| s.outbound_allow = tintype_outbound::Allowlist::parse("127.0.0.1").unwrap(),
-        ..Default::default()
-    })
-    .await;
+    let app = spawn_app_with(Options::submit_only()).await;
     let recipe = serde_json::json!({
         "operations": [{"op": "resize", "width": 64, "height": 64, "fit": "inside"}],
         "outputs": [{"name": "t", "format": "jpeg", "quality": 85}]

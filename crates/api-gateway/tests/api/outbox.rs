@@ -76,13 +76,7 @@ async fn with_rabbitmq_unreachable_at_submit_the_job_is_accepted_and_processed_l
 #[tokio::test]
 async fn concurrent_submits_are_committed_together_and_each_published_once() {
     // No worker: the queue keeps what the gateway published, so it can be counted.
-    let app = spawn_app_with(Options {
-        worker: false,
-        scheduler: false,
-        gateway: |s| s.outbound_allow = tintype_outbound::Allowlist::parse("127.0.0.1").unwrap(),
-        ..Default::default()
-    })
-    .await;
+    let app = spawn_app_with(Options::submit_only()).await;
     let client = crate::helpers::test_client();
     let submits = (0..60).map(|i| {
         let client = client.clone();
