@@ -4,14 +4,17 @@ use std::io::Cursor;
 
 use image::metadata::Orientation;
 
-use crate::bytes::le32;
+use crate::bytes::{be16, le32};
 use crate::probe::Kind;
 
 /// The EXIF orientation stored in the file, `None` when absent or unreadable. A malformed EXIF
 /// block never fails a job: the pixels are still good, only the hint is lost.
 pub(crate) fn exif_orientation(bytes: &[u8], kind: Kind) -> Option<Orientation> {
     let exif = match kind {
-        Kind::Jpeg | Kind::Png | Kind::Tiff => exif::Reader::new()
+        Kind::Jpeg => exif::Reader::new()
+            .read_raw(jpeg_exif(bytes)?.to_vec())
+            .ok()?,
+        Kind::Png | Kind::Tiff => exif::Reader::new()
             .read_from_container(&mut Cursor::new(bytes))
             .ok()?,
         Kind::Webp => exif::Reader::new().read_raw(webp_exif(bytes)?).ok()?,
@@ -24,6 +27,38 @@ pub(crate) fn exif_orientation(bytes: &[u8], kind: Kind) -> Option<Orientation> 
     let field = exif.get_field(exif::Tag::Orientation, exif::In::PRIMARY)?;
     let value = field.value.get_uint(0)?;
     Orientation::from_exif(u8::try_from(value).ok()?)
+}
+
+/// The TIFF structure in a JPEG's first APP1 `Exif` segment. Only the segments before the first
+/// scan are read: EXIF is written there, and the EXIF crate's own search walks on through the
+/// whole entropy-coded data of a file that has none (1 % of a worker's CPU on a 12 MP photo).
+/// Stray bytes between segments are skipped, as that search does.
+fn jpeg_exif(b: &[u8]) -> Option<&[u8]> {
+    if b.get(..2)? != [0xFF, 0xD8] {
+        return None;
+    }
+    let mut i = 2usize;
+    loop {
+        i += b.get(i..)?.iter().position(|&x| x == 0xFF)?;
+        i += b.get(i..)?.iter().position(|&x| x != 0xFF)?;
+        let code = b[i];
+        i += 1;
+        match code {
+            // Stand-alone markers (TEM, RST0–7) and a stuffed zero carry no length.
+            0x00 | 0x01 | 0xD0..=0xD7 => continue,
+            // Start of scan, start or end of image: no EXIF before the pixels.
+            0xD8..=0xDA => return None,
+            _ => {}
+        }
+        let len = usize::from(be16(b, i)?);
+        let segment = b.get(i.checked_add(2)?..i.checked_add(len)?)?;
+        if code == 0xE1
+            && let Some(tiff) = segment.strip_prefix(b"Exif\0\0")
+        {
+            return Some(tiff);
+        }
+        i += len;
+    }
 }
 
 /// The TIFF structure in a WebP `EXIF` chunk. Some writers (Pillow among them) keep JPEG's
@@ -42,4 +77,89 @@ fn webp_exif(b: &[u8]) -> Option<Vec<u8>> {
             .saturating_add((size & 1) as usize);
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn segment(code: u8, body: &[u8]) -> Vec<u8> {
+        let mut s = vec![0xFF, code];
+        s.extend_from_slice(&u16::try_from(body.len() + 2).unwrap().to_be_bytes());
+        s.extend_from_slice(body);
+        s
+    }
+
+    /// A minimal big-endian TIFF block holding one Orientation entry.
+    fn tiff(orientation: u16) -> Vec<u8> {
+        let mut t = b"MM\0\x2a\0\0\0\x08\0\x01".to_vec();
+        t.extend_from_slice(&[0x01, 0x12, 0x00, 0x03, 0, 0, 0, 1]);
+        t.extend_from_slice(&orientation.to_be_bytes());
+        t.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+        t
+    }
+
+    fn exif_segment(orientation: u16) -> Vec<u8> {
+        segment(0xE1, &[b"Exif\0\0".as_slice(), &tiff(orientation)].concat())
+    }
+
+    fn jpeg(parts: &[Vec<u8>]) -> Vec<u8> {
+        let mut j = vec![0xFF, 0xD8];
+        for p in parts {
+            j.extend_from_slice(p);
+        }
+        j
+    }
+
+    #[test]
+    fn the_first_exif_segment_before_the_scan_gives_the_orientation() {
+        let file = jpeg(&[
+            segment(0xE0, b"JFIF\0\x01\x01"),
+            segment(0xE1, b"http://ns.adobe.com/xap/1.0/\0<x/>"),
+            exif_segment(6),
+            exif_segment(3),
+            segment(0xDA, &[1, 1, 0, 0, 63, 0]),
+            vec![0x12, 0xFF, 0x00, 0x34, 0xFF, 0xD9],
+        ]);
+        assert_eq!(
+            exif_orientation(&file, Kind::Jpeg),
+            Some(Orientation::Rotate90)
+        );
+    }
+
+    #[test]
+    fn fill_bytes_and_stray_bytes_between_segments_are_skipped() {
+        let mut file = jpeg(&[segment(0xE0, b"JFIF\0")]);
+        file.extend_from_slice(&[0x00, 0x42, 0xFF, 0xFF]);
+        file.extend_from_slice(&exif_segment(8));
+        assert_eq!(
+            exif_orientation(&file, Kind::Jpeg),
+            Some(Orientation::Rotate270)
+        );
+    }
+
+    #[test]
+    fn nothing_after_the_first_scan_is_read() {
+        let file = jpeg(&[
+            segment(0xDA, &[1, 1, 0, 0, 63, 0]),
+            vec![0x12, 0x34],
+            exif_segment(6),
+        ]);
+        assert_eq!(jpeg_exif(&file), None);
+    }
+
+    #[test]
+    fn truncated_or_malformed_headers_give_no_orientation() {
+        let whole = jpeg(&[exif_segment(6)]);
+        for cut in 0..whole.len() {
+            assert_eq!(
+                exif_orientation(&whole[..cut], Kind::Jpeg),
+                None,
+                "cut {cut}"
+            );
+        }
+        // A length below its own two bytes.
+        assert_eq!(jpeg_exif(&jpeg(&[vec![0xFF, 0xE1, 0x00, 0x01]])), None);
+        assert_eq!(jpeg_exif(b"not a jpeg"), None);
+    }
 }
