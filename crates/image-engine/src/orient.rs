@@ -4,7 +4,8 @@ use std::io::Cursor;
 
 use image::metadata::Orientation;
 
-use crate::bytes::{be16, le32};
+use crate::bytes::le32;
+use crate::jpeg_scaled::first_exif;
 use crate::probe::Kind;
 
 /// The EXIF orientation stored in the file, `None` when absent or unreadable. A malformed EXIF
@@ -12,7 +13,7 @@ use crate::probe::Kind;
 pub(crate) fn exif_orientation(bytes: &[u8], kind: Kind) -> Option<Orientation> {
     let exif = match kind {
         Kind::Jpeg => exif::Reader::new()
-            .read_raw(jpeg_exif(bytes)?.to_vec())
+            .read_raw(first_exif(bytes)?.to_vec())
             .ok()?,
         Kind::Png | Kind::Tiff => exif::Reader::new()
             .read_from_container(&mut Cursor::new(bytes))
@@ -27,38 +28,6 @@ pub(crate) fn exif_orientation(bytes: &[u8], kind: Kind) -> Option<Orientation> 
     let field = exif.get_field(exif::Tag::Orientation, exif::In::PRIMARY)?;
     let value = field.value.get_uint(0)?;
     Orientation::from_exif(u8::try_from(value).ok()?)
-}
-
-/// The TIFF structure in a JPEG's first APP1 `Exif` segment. Only the segments before the first
-/// scan are read: EXIF is written there, and the EXIF crate's own search walks on through the
-/// whole entropy-coded data of a file that has none (1 % of a worker's CPU on a 12 MP photo).
-/// Stray bytes between segments are skipped, as that search does.
-fn jpeg_exif(b: &[u8]) -> Option<&[u8]> {
-    if b.get(..2)? != [0xFF, 0xD8] {
-        return None;
-    }
-    let mut i = 2usize;
-    loop {
-        i += b.get(i..)?.iter().position(|&x| x == 0xFF)?;
-        i += b.get(i..)?.iter().position(|&x| x != 0xFF)?;
-        let code = b[i];
-        i += 1;
-        match code {
-            // Stand-alone markers (TEM, RST0–7) and a stuffed zero carry no length.
-            0x00 | 0x01 | 0xD0..=0xD7 => continue,
-            // Start of scan, start or end of image: no EXIF before the pixels.
-            0xD8..=0xDA => return None,
-            _ => {}
-        }
-        let len = usize::from(be16(b, i)?);
-        let segment = b.get(i.checked_add(2)?..i.checked_add(len)?)?;
-        if code == 0xE1
-            && let Some(tiff) = segment.strip_prefix(b"Exif\0\0")
-        {
-            return Some(tiff);
-        }
-        i += len;
-    }
 }
 
 /// The TIFF structure in a WebP `EXIF` chunk. Some writers (Pillow among them) keep JPEG's
@@ -145,7 +114,7 @@ mod tests {
             vec![0x12, 0x34],
             exif_segment(6),
         ]);
-        assert_eq!(jpeg_exif(&file), None);
+        assert_eq!(first_exif(&file), None);
     }
 
     #[test]
@@ -159,7 +128,7 @@ mod tests {
             );
         }
         // A length below its own two bytes.
-        assert_eq!(jpeg_exif(&jpeg(&[vec![0xFF, 0xE1, 0x00, 0x01]])), None);
-        assert_eq!(jpeg_exif(b"not a jpeg"), None);
+        assert_eq!(first_exif(&jpeg(&[vec![0xFF, 0xE1, 0x00, 0x01]])), None);
+        assert_eq!(first_exif(b"not a jpeg"), None);
     }
 }

@@ -156,6 +156,35 @@ pub(super) fn read(bytes: &[u8]) -> Result<Header, FastPathError> {
     }
 }
 
+/// The TIFF structure in the first APP1 `Exif` segment before the first scan, for the EXIF
+/// orientation. Unlike [`read`] this accepts any JPEG (progressive, CMYK, …) and stops at the
+/// first scan: EXIF is written before it, and the `exif` crate's own search reads on through the
+/// whole entropy-coded data of a file that has none (1 % of a worker's CPU on a 12 MP photo).
+pub(crate) fn first_exif(bytes: &[u8]) -> Option<&[u8]> {
+    if bytes.get(..2) != Some(&[0xFF, 0xD8][..]) {
+        return None;
+    }
+    let mut pos = 2;
+    loop {
+        match next_marker(bytes, &mut pos).ok()? {
+            // Stand-alone markers (TEM, RST0–7) carry no length.
+            0x01 | 0xD0..=0xD7 => continue,
+            // Start of scan, start or end of image: no EXIF before the pixels.
+            0xD8..=0xDA => return None,
+            marker => {
+                let len = usize::from(u16::from_be_bytes([*bytes.get(pos)?, *bytes.get(pos + 1)?]));
+                let body = bytes.get(pos.checked_add(2)?..pos.checked_add(len)?)?;
+                if marker == 0xE1
+                    && let Some(tiff) = body.strip_prefix(b"Exif\0\0")
+                {
+                    return Some(tiff);
+                }
+                pos += len;
+            }
+        }
+    }
+}
+
 /// Finds the next marker from `pos`, skipping stray bytes and fill bytes as libjpeg does, and
 /// leaves `pos` just after it.
 fn next_marker(bytes: &[u8], pos: &mut usize) -> Result<u8, FastPathError> {

@@ -25,6 +25,8 @@ mod idct;
 mod markers;
 mod scan;
 
+pub(crate) use markers::first_exif;
+
 /// A JPEG decoded at reduced scale.
 pub(crate) struct ScaledJpeg {
     /// Width of the decoded image.
