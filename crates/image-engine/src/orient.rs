@@ -114,7 +114,8 @@ mod tests {
             vec![0x12, 0x34],
             exif_segment(6),
         ]);
-        assert_eq!(first_exif(&file), None);
+        // The `exif` crate's own search would find this one, walking the scan to get there.
+        assert_eq!(exif_orientation(&file, Kind::Jpeg), None);
     }
 
     #[test]

@@ -67,17 +67,7 @@ pub(super) fn read(bytes: &[u8]) -> Result<Header, FastPathError> {
         if marker == 0xD9 {
             return Err(Corrupt("EOI before the first scan"));
         }
-        let len = usize::from(u16::from_be_bytes([
-            *bytes.get(pos).ok_or(Corrupt("truncated segment"))?,
-            *bytes.get(pos + 1).ok_or(Corrupt("truncated segment"))?,
-        ]));
-        if len < 2 {
-            return Err(Corrupt("segment length below 2"));
-        }
-        let body = bytes
-            .get(pos + 2..pos + len)
-            .ok_or(Corrupt("segment runs past the end"))?;
-        pos += len;
+        let body = segment_body(bytes, &mut pos)?;
         match marker {
             0xC0 | 0xC1 => {
                 if frame.is_some() {
@@ -172,17 +162,31 @@ pub(crate) fn first_exif(bytes: &[u8]) -> Option<&[u8]> {
             // Start of scan, start or end of image: no EXIF before the pixels.
             0xD8..=0xDA => return None,
             marker => {
-                let len = usize::from(u16::from_be_bytes([*bytes.get(pos)?, *bytes.get(pos + 1)?]));
-                let body = bytes.get(pos.checked_add(2)?..pos.checked_add(len)?)?;
+                let body = segment_body(bytes, &mut pos).ok()?;
                 if marker == 0xE1
                     && let Some(tiff) = body.strip_prefix(b"Exif\0\0")
                 {
                     return Some(tiff);
                 }
-                pos += len;
             }
         }
     }
+}
+
+/// The body of the segment whose length field is at `pos`; leaves `pos` after the segment.
+fn segment_body<'a>(bytes: &'a [u8], pos: &mut usize) -> Result<&'a [u8], FastPathError> {
+    let len = usize::from(u16::from_be_bytes([
+        *bytes.get(*pos).ok_or(Corrupt("truncated segment"))?,
+        *bytes.get(*pos + 1).ok_or(Corrupt("truncated segment"))?,
+    ]));
+    if len < 2 {
+        return Err(Corrupt("segment length below 2"));
+    }
+    let body = bytes
+        .get(*pos + 2..*pos + len)
+        .ok_or(Corrupt("segment runs past the end"))?;
+    *pos += len;
+    Ok(body)
 }
 
 /// Finds the next marker from `pos`, skipping stray bytes and fill bytes as libjpeg does, and
