@@ -61,24 +61,43 @@ ensure_weed_installed() {
 
 ensure_seaweedfs() {
   ensure_weed_installed
-  if port_open "$S3_PORT"; then wait_s3_writable; return; fi
+  if port_open "$S3_PORT"; then wait_s3_writable && seaweedfs_fsync; return; fi
   mkdir -p "$WEED_DIR/data"
   log "starting SeaweedFS (S3 on 127.0.0.1:$S3_PORT)"
   # Credentials in its environment make SeaweedFS check signatures; without them it accepts anything.
   # Every bucket is a collection with volumes of its own, and by default the number of volumes is
   # free disk / volume size: on a machine with a few GiB free, a handful of test buckets exhaust it
-  # and puts fail with InternalError. Small sparse volumes and an explicit ceiling avoid that.
+  # and puts fail with InternalError. An explicit ceiling avoids that (volumes are sparse files, so
+  # their size limit costs no disk). The limit is large because mini keeps one writable volume per
+  # bucket and grows the next only when a write finds none, and that write sleeps 200 ms: at 64 MB
+  # the paced benchmark (33 MB/s) met the stall every 2 s, at 1 GB every 30 s, at 4 GB every two
+  # minutes (bench/store_pace.py shows it with the store alone).
   # `env` makes this one simple command so `$!` is weed itself and no shell keeps our stdout open.
   cd "$WEED_DIR"
   env AWS_ACCESS_KEY_ID="$AWS_ACCESS_KEY_ID" AWS_SECRET_ACCESS_KEY="$AWS_SECRET_ACCESS_KEY" \
     setsid "$VENV/bin/weed" mini -dir="$WEED_DIR/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
       -s3.port="$S3_PORT" -master.telemetry=false \
-      -master.volumeSizeLimitMB=64 -volume.max=500 \
+      -master.volumeSizeLimitMB=4096 -volume.max=500 \
       >"$WEED_DIR/weed.log" 2>&1 </dev/null &
   echo $! >"$WEED_PIDFILE"
   cd - >/dev/null
   wait_port "$S3_PORT" SeaweedFS 240
-  wait_s3_writable
+  wait_s3_writable && seaweedfs_fsync
+}
+
+# SeaweedFS acknowledges a write once it is in the page cache. Make it fsync every object under
+# /buckets/ (a filer rule, kept in its data directory; setting it again changes nothing): a 202 then
+# means the original is on disk, as the job's row is, and the store's writes no longer pile up as
+# dirty pages whose writeback every ~30 s stalled PostgreSQL's and RabbitMQ's fsyncs by 200-500 ms
+# (see BENCHMARKS.md). Costs a PUT of a 3 MB photo ~3 ms.
+seaweedfs_fsync() {
+  local out
+  out=$(echo "fs.configure -locationPrefix=/buckets/ -fsync -apply" \
+    | timeout 60 "$VENV/bin/weed" shell -master="127.0.0.1:${TINTYPE_SEAWEED_MASTER_PORT:-9333}" 2>&1)
+  if ! grep -q '"fsync": *true' <<<"$out"; then
+    log "could not make SeaweedFS fsync its writes:"; echo "$out" | tail -n 20 >&2
+    return 1
+  fi
 }
 
 # The S3 port opens before the filer and a writable volume are behind it: wait until a real signed
