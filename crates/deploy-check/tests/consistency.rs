@@ -748,3 +748,66 @@ fn generated_secrets_have_exactly_the_keys_of_the_template() {
     }
     assert_no_problems(&problems);
 }
+
+/// The SeaweedFS filer rule that makes it fsync every object before it answers (BENCHMARKS.md:
+/// without it a 202 can outlive a power cut that the original does not, and its writeback stalls
+/// the database's fsyncs). Every development store we start sets it the same way.
+const FSYNC_RULE: &str = "fs.configure -locationPrefix=/buckets/ -fsync -apply";
+
+#[test]
+fn every_development_seaweedfs_fsyncs_before_it_answers() {
+    let mut problems = Vec::new();
+    let stack = std::fs::read_to_string(manifests::repo_root().join("scripts/stack.sh"))
+        .expect("reading scripts/stack.sh");
+    if !stack.contains(FSYNC_RULE) {
+        problems.push(format!("scripts/stack.sh does not set `{FSYNC_RULE}`"));
+    }
+
+    let services = &COMPOSE["services"];
+    let configure = &services["seaweedfs-configure"];
+    let command = array_at(configure, "/command")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect::<Vec<_>>()
+        .join(" ");
+    if !command.contains(FSYNC_RULE) || !command.contains("weed shell") {
+        problems.push(format!(
+            "compose: seaweedfs-configure does not run `{FSYNC_RULE}` in `weed shell`: {command:?}"
+        ));
+    }
+    if str_at(configure, "/image") != str_at(&services["seaweedfs"], "/image") {
+        problems.push("compose: seaweedfs-configure runs another image than seaweedfs".into());
+    }
+    let waits = str_at(
+        &services["migrate"],
+        "/depends_on/seaweedfs-configure/condition",
+    );
+    if waits != "service_completed_successfully" {
+        problems.push(format!(
+            "compose: migrate (and so every service) must wait for seaweedfs-configure to finish, \
+             not {waits:?}"
+        ));
+    }
+
+    for overlay in OVERLAYS.iter() {
+        let Some(store) = find(&overlay.objects, "StatefulSet", "seaweedfs") else {
+            continue;
+        };
+        let containers = pod_spec(store)
+            .map(|p| array_at(p, "/containers"))
+            .unwrap_or(&[]);
+        let hook = containers
+            .iter()
+            .flat_map(|c| array_at(c, "/lifecycle/postStart/exec/command"))
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(" ");
+        if !hook.contains(FSYNC_RULE) {
+            problems.push(format!(
+                "{}: the seaweedfs container's postStart hook does not run `{FSYNC_RULE}`",
+                overlay.name
+            ));
+        }
+    }
+    assert_no_problems(&problems);
+}
