@@ -94,7 +94,7 @@ ensure_seaweedfs() {
 seaweedfs_fsync() {
   local out
   out=$(echo "fs.configure -locationPrefix=/buckets/ -fsync -apply" \
-    | timeout 60 "$VENV/bin/weed" shell -master="127.0.0.1:${TINTYPE_SEAWEED_MASTER_PORT:-9333}" 2>&1)
+    | timeout 60 "$VENV/bin/weed" shell -master=127.0.0.1:9333 2>&1)
   if ! grep -q '"fsync": *true' <<<"$out"; then
     log "could not make SeaweedFS fsync its writes:"; echo "$out" | tail -n 20 >&2
     return 1

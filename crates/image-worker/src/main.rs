@@ -6,8 +6,8 @@ use clap::{Parser, Subcommand};
 
 // jemalloc, as in the gateway: every 12 MP job allocates and frees ~10 MB on blocking threads, and
 // under glibc a 30-minute soak's RSS climbed 60 → 70 MB before it levelled (its per-thread arenas
-// fragment); under jemalloc it stays flat. The price is ~10 % more CPU per job: freed pages go
-// back to the kernel after a second (.cargo/config.toml) and the next job faults them in again.
+// fragment); under jemalloc it stays flat. Freed pages go back to the kernel after a second
+// (.cargo/config.toml); a 10 s decay measured the same worker CPU per job (BENCHMARKS.md).
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
