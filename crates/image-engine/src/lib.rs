@@ -423,6 +423,23 @@ pub mod test_hooks {
             .map_err(|e| e.to_string())
     }
 
+    /// The fast path on one thread (`two` false) or with its scan shared with a helper thread
+    /// whatever its size (`two` true); also says whether the helper's blocks were used.
+    pub fn jpeg_scaled_threads(
+        bytes: &[u8],
+        shrink: u32,
+        two: bool,
+    ) -> Result<(Scaled, bool), String> {
+        let threads = if two {
+            crate::jpeg_scaled::Threads::Two
+        } else {
+            crate::jpeg_scaled::Threads::One
+        };
+        crate::jpeg_scaled::decode_on(bytes, shrink, Limits::default().max_pixels, threads)
+            .map(|d| ((d.width, d.height, d.channels, d.pixels), d.helped))
+            .map_err(|e| e.to_string())
+    }
+
     /// `jpeg-decoder`'s scaled decode as the engine runs it: the reference for the fast path.
     pub fn jpeg_scaled_general(bytes: &[u8], shrink: u32) -> Result<Scaled, EngineError> {
         let limits = Limits::default();

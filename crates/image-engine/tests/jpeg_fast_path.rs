@@ -10,7 +10,9 @@ mod inputs;
 use std::path::Path;
 
 use image::RgbImage;
-use image_engine::test_hooks::{Scaled, jpeg_scaled_fast, jpeg_scaled_general};
+use image_engine::test_hooks::{
+    Scaled, jpeg_scaled_fast, jpeg_scaled_general, jpeg_scaled_threads,
+};
 use image_engine::{EngineError, Limits, Prepared};
 use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
 
@@ -433,4 +435,144 @@ fn corrupted_streams_never_panic() {
             assert_survives(&format!("case {i} round {round} at {pos}"), &bad);
         }
     }
+}
+
+/// The fast path on one thread and with its scan shared with a helper thread must agree
+/// exactly: the same pixels, or both refusing. Returns whether the helper's blocks were used.
+fn assert_threads_agree(name: &str, bytes: &[u8], shrink: u32) -> bool {
+    let one = jpeg_scaled_threads(bytes, shrink, false).map(|(scaled, _)| scaled);
+    let two = jpeg_scaled_threads(bytes, shrink, true);
+    match (one, two) {
+        (Ok(one), Ok((two, helped))) => {
+            assert_eq!(
+                (one.0, one.1, one.2),
+                (two.0, two.1, two.2),
+                "{name} 1/{shrink}: sizes differ between one and two threads"
+            );
+            let differ = one.3.iter().zip(&two.3).filter(|(a, b)| a != b).count();
+            assert_eq!(
+                differ, 0,
+                "{name} 1/{shrink}: {differ} samples differ between one and two threads"
+            );
+            helped
+        }
+        (Err(_), Err(_)) => false,
+        (one, two) => panic!(
+            "{name} 1/{shrink}: one thread {:?}, two threads {:?}",
+            one.err(),
+            two.err()
+        ),
+    }
+}
+
+#[test]
+fn a_scan_shared_with_a_helper_thread_decodes_to_the_same_pixels() {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let (big, small) = {
+        let _once = CORPUS.lock().unwrap_or_else(|e| e.into_inner());
+        inputs::make(tmp, &tmp.join("bench-inputs"))
+    };
+    // The photos the service is measured with: the helper must be met (not only agree by
+    // having been abandoned), at every scale.
+    for path in [&big, &small] {
+        let bytes = std::fs::read(path).expect("bench input");
+        for shrink in SHRINKS {
+            let name = path.display().to_string();
+            assert!(
+                assert_threads_agree(&name, &bytes, shrink),
+                "{name} 1/{shrink}: the helper thread was never met"
+            );
+        }
+    }
+    // Every layout and size, including scans far smaller than a helper is started for in
+    // service, where it may start in the last MCU or never find its footing.
+    let (mut met, mut runs) = (0, 0);
+    for (w, h) in [(8, 8), (17, 9), (64, 48), (333, 251), (640, 480)] {
+        let img = noisy_photo(w, h, 24);
+        for sampling in [
+            SamplingFactor::F_1_1,
+            SamplingFactor::F_2_1,
+            SamplingFactor::F_1_2,
+            SamplingFactor::F_2_2,
+        ] {
+            for (grey, quality) in [(false, 92), (false, 50), (true, 92)] {
+                let o = Options {
+                    sampling,
+                    grey,
+                    quality,
+                    ..Options::default()
+                };
+                let bytes = encode(&img, &o);
+                for shrink in SHRINKS {
+                    let name = format!("{w}x{h} {sampling:?} grey {grey} q{quality}");
+                    met += usize::from(assert_threads_agree(&name, &bytes, shrink));
+                    runs += 1;
+                }
+            }
+        }
+    }
+    println!("synthetic: helper met in {met} of {runs}");
+    assert!(met * 2 > runs, "helper met in only {met} of {runs}");
+}
+
+#[test]
+fn every_corpus_jpeg_decodes_alike_on_one_or_two_threads() {
+    let dir = {
+        let _once = CORPUS.lock().unwrap_or_else(|e| e.into_inner());
+        inputs::corpus_dir(Path::new(env!("CARGO_TARGET_TMPDIR")))
+    };
+    let (mut met, mut runs) = (0, 0);
+    for entry in walk(&dir) {
+        let bytes = std::fs::read(&entry).expect("corpus file");
+        if !bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            continue;
+        }
+        let name = entry.display().to_string();
+        for shrink in SHRINKS {
+            met += usize::from(assert_threads_agree(&name, &bytes, shrink));
+            runs += 1;
+        }
+    }
+    println!("corpus: helper met in {met} of {runs}");
+    assert!(met >= 3 * 12, "helper met in only {met} of {runs}");
+}
+
+#[test]
+fn broken_scans_fail_alike_on_one_or_two_threads() {
+    let img = noisy_photo(320, 200, 16);
+    let bytes = encode(&img, &Options::default());
+    let start = scan_start(&bytes);
+    let mut rng = XorShift(0x0DDB_A11C_AFE5_EED5);
+    let mut met = 0;
+    // Cut anywhere in the scan, and at each of its last bytes (where the helper's last block
+    // may be the one that runs out of data).
+    let tail = bytes.len() - 24..bytes.len() - 2;
+    for cut in (start..bytes.len() - 2).step_by(97).chain(tail) {
+        for shrink in SHRINKS {
+            met += usize::from(assert_threads_agree(
+                &format!("cut at {cut}"),
+                &bytes[..cut],
+                shrink,
+            ));
+        }
+    }
+    // Damage in either half: a changed byte, a flipped bit, a marker in the middle.
+    for round in 0..400 {
+        let mut bad = bytes.clone();
+        let pos = start + (rng.next() as usize) % (bad.len() - start - 2);
+        match round % 3 {
+            0 => bad[pos] = rng.next() as u8,
+            1 => bad[pos] ^= 1 << (rng.next() % 8),
+            _ => {
+                let marker = [0xD9, 0xD0, 0xC4, 0xFF][round % 4];
+                bad.splice(pos..pos, [0xFF, marker]);
+            }
+        }
+        for shrink in SHRINKS {
+            let name = format!("round {round} at {pos}");
+            met += usize::from(assert_threads_agree(&name, &bad, shrink));
+        }
+    }
+    println!("broken scans: helper met in {met}");
+    assert!(met > 0, "the helper never took part");
 }

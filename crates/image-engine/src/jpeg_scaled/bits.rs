@@ -27,11 +27,20 @@ pub(super) struct BitReader<'a> {
     padding: u32,
     /// At a marker or the end: only zeros follow.
     stopped: bool,
+    /// Stuffing bytes (the 0x00 after a data 0xFF) before `pos`, counted from the scan's first
+    /// byte, so [`Self::bit_position`] is the same for every reader at the same point.
+    stuffed: usize,
 }
 
 impl<'a> BitReader<'a> {
     /// Starts reading `data` at `pos`, the first entropy-coded byte.
     pub(super) fn new(data: &'a [u8], pos: usize) -> Self {
+        Self::resume(data, pos, 0)
+    }
+
+    /// Starts reading `data` at `pos`, somewhere inside the scan, with `stuffed` stuffing bytes
+    /// between the scan's first byte and `pos`.
+    pub(super) fn resume(data: &'a [u8], pos: usize, stuffed: usize) -> Self {
         Self {
             data,
             pos,
@@ -39,7 +48,34 @@ impl<'a> BitReader<'a> {
             bits: 0,
             padding: 0,
             stopped: false,
+            stuffed,
         }
+    }
+
+    /// Where the next unconsumed bit is, in bits of unstuffed data (plus a constant, the scan's
+    /// offset): equal for two readers exactly when they are at the same point of the stream,
+    /// however differently their buffers were filled. Meaningful until the data ends (and in a
+    /// scan without restart markers: [`Self::restart`] skips bytes it does not count).
+    #[inline(always)]
+    pub(super) fn bit_position(&self) -> u64 {
+        (self.pos - self.stuffed) as u64 * 8 - u64::from(self.bits)
+    }
+
+    /// The next byte to load (an upper bound on where the reader is).
+    #[inline(always)]
+    pub(super) fn byte_position(&self) -> usize {
+        self.pos
+    }
+
+    /// Whether the reader has met a marker or the end of the data.
+    pub(super) fn stopped(&self) -> bool {
+        self.stopped
+    }
+
+    /// A reader at the next byte to load, its buffered bits dropped: where a reader that lost
+    /// its way starts over.
+    pub(super) fn skip_buffered(self) -> Self {
+        Self::resume(self.data, self.pos, self.stuffed)
     }
 
     /// Makes at least 56 bits available. Cheap enough to call unconditionally: the eight-byte
@@ -70,6 +106,7 @@ impl<'a> BitReader<'a> {
                 match self.data.get(self.pos) {
                     Some(0xFF) if self.data.get(self.pos + 1) == Some(&0x00) => {
                         self.pos += 2;
+                        self.stuffed += 1;
                         0xFF
                     }
                     Some(&b) if b != 0xFF => {

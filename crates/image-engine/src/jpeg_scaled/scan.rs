@@ -1,10 +1,13 @@
 //! Decodes the single scan MCU by MCU, each block straight into its component's reduced plane.
+//! A large scan without restart markers is shared with a second thread when a core is free
+//! (`split.rs`): it decodes the second half while this one decodes the first.
 
 use super::FastPathError::{self, Corrupt};
 use super::bits::BitReader;
 use super::huffman::{FAST_BITS, HuffTable, SLOW};
 use super::idct;
 use super::markers::Header;
+use super::split::{self, Seek, Threads};
 
 /// One component's samples at the reduced scale, block-aligned (the partial blocks at the right
 /// and bottom edges are decoded in full and cropped later).
@@ -13,60 +16,172 @@ pub(super) struct Plane {
     pub stride: usize,
 }
 
-struct Slot<'a> {
-    dc: &'a HuffTable,
-    ac: &'a HuffTable,
+/// One component's tables and quantisers.
+pub(super) struct Slot<'a> {
+    pub dc: &'a HuffTable,
+    pub ac: &'a HuffTable,
     quant: [i32; 16],
     /// Blocks per MCU across and down.
     h: usize,
     v: usize,
 }
 
-/// Decodes the scan of `header` at `DS` output samples per block side (1, 2 or 4).
+/// How the scan is laid out: what every reader of it needs.
+pub(super) struct Layout<'a> {
+    pub slots: Vec<Slot<'a>>,
+    /// The blocks of one MCU in stream order: (component, column, row within the MCU).
+    pub blocks: Vec<(usize, usize, usize)>,
+    mcus_x: usize,
+    mcus_y: usize,
+}
+
+impl<'a> Layout<'a> {
+    fn new<const DS: usize>(header: &'a Header) -> Result<Self, FastPathError> {
+        let (width, height) = (usize::from(header.width), usize::from(header.height));
+        let single = header.components.len() == 1;
+        let hmax = header.components.iter().map(|c| c.h).max().unwrap_or(1);
+        let vmax = header.components.iter().map(|c| c.v).max().unwrap_or(1);
+        // A single-component scan is never interleaved: its MCU is one block, whatever the
+        // factors.
+        let (mcus_x, mcus_y) = if single {
+            (width.div_ceil(8), height.div_ceil(8))
+        } else {
+            (width.div_ceil(8 * hmax), height.div_ceil(8 * vmax))
+        };
+        let mut slots = Vec::with_capacity(header.components.len());
+        let mut blocks = Vec::new();
+        for (index, c) in header.components.iter().enumerate() {
+            let (h, v) = if single { (1, 1) } else { (c.h, c.v) };
+            let (dc, ac) = match (&header.dc_tables[c.dc], &header.ac_tables[c.ac]) {
+                (Some(dc), Some(ac)) => (dc, ac),
+                _ => return Err(Corrupt("scan uses an undefined Huffman table")),
+            };
+            slots.push(Slot {
+                dc,
+                ac,
+                quant: idct::quantisers::<DS>(&c.quant),
+                h,
+                v,
+            });
+            for row in 0..v {
+                for column in 0..h {
+                    blocks.push((index, column, row));
+                }
+            }
+        }
+        Ok(Self {
+            slots,
+            blocks,
+            mcus_x,
+            mcus_y,
+        })
+    }
+
+    /// Blocks in the whole scan.
+    pub fn total_blocks(&self) -> usize {
+        self.mcus_x * self.mcus_y * self.blocks.len()
+    }
+
+    fn planes<const DS: usize>(&self) -> Vec<Plane> {
+        self.slots
+            .iter()
+            .map(|slot| {
+                let stride = self.mcus_x * slot.h * DS;
+                Plane {
+                    data: vec![0; stride * self.mcus_y * slot.v * DS],
+                    stride,
+                }
+            })
+            .collect()
+    }
+
+    /// Writes block number `index` of the scan, its coefficients in `coef`, into its plane.
+    #[inline(always)]
+    fn put<const DS: usize>(&self, planes: &mut [Plane], index: usize, coef: &[i16; 128]) {
+        let per_mcu = self.blocks.len();
+        let (mcu, b) = (index / per_mcu, index % per_mcu);
+        let (my, mx) = (mcu / self.mcus_x, mcu % self.mcus_x);
+        let (component, h, v) = self.blocks[b];
+        self.put_at::<DS>(planes, component, mx, my, h, v, coef);
+    }
+
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn put_at<const DS: usize>(
+        &self,
+        planes: &mut [Plane],
+        component: usize,
+        mx: usize,
+        my: usize,
+        h: usize,
+        v: usize,
+        coef: &[i16; 128],
+    ) {
+        let slot = &self.slots[component];
+        let plane = &mut planes[component];
+        let at = (my * slot.v + v) * DS * plane.stride + (mx * slot.h + h) * DS;
+        match DS {
+            1 => idct::idct1(coef, &slot.quant, &mut plane.data, at),
+            2 => idct::idct2(coef, &slot.quant, &mut plane.data, at, plane.stride),
+            _ => idct::idct4(coef, &slot.quant, &mut plane.data, at, plane.stride),
+        }
+    }
+}
+
+/// Decodes the scan of `header` at `DS` output samples per block side (1, 2 or 4); also says
+/// whether a helper thread decoded part of it.
 pub(super) fn decode<const DS: usize>(
     header: &Header,
     bytes: &[u8],
-) -> Result<Vec<Plane>, FastPathError> {
-    let (width, height) = (usize::from(header.width), usize::from(header.height));
-    let single = header.components.len() == 1;
-    let hmax = header.components.iter().map(|c| c.h).max().unwrap_or(1);
-    let vmax = header.components.iter().map(|c| c.v).max().unwrap_or(1);
-    // A single-component scan is never interleaved: its MCU is one block, whatever the factors.
-    let (mcus_x, mcus_y) = if single {
-        (width.div_ceil(8), height.div_ceil(8))
-    } else {
-        (width.div_ceil(8 * hmax), height.div_ceil(8 * vmax))
-    };
-    let mut slots = Vec::with_capacity(header.components.len());
-    let mut planes = Vec::with_capacity(header.components.len());
-    for c in &header.components {
-        let (h, v) = if single { (1, 1) } else { (c.h, c.v) };
-        let (dc, ac) = match (&header.dc_tables[c.dc], &header.ac_tables[c.ac]) {
-            (Some(dc), Some(ac)) => (dc, ac),
-            _ => return Err(Corrupt("scan uses an undefined Huffman table")),
+    threads: Threads,
+) -> Result<(Vec<Plane>, bool), FastPathError> {
+    let decoding = split::Decoding::enter();
+    let share = threads.share(header, bytes, &decoding);
+    let layout = Layout::new::<DS>(header)?;
+    let mut planes = layout.planes::<DS>();
+    let helped = std::thread::scope(|scope| {
+        let mut helper = if share {
+            split::Helper::start::<DS>(scope, &layout, bytes, header.scan_start)
+        } else {
+            None
         };
-        slots.push(Slot {
-            dc,
-            ac,
-            quant: idct::quantisers::<DS>(&c.quant),
-            h,
-            v,
-        });
-        let stride = mcus_x * h * DS;
-        planes.push(Plane {
-            data: vec![0; stride * mcus_y * v * DS],
-            stride,
-        });
-    }
+        let synced = decode_blocks::<DS>(header, bytes, &layout, &mut planes, helper.as_mut())?;
+        match (synced, helper) {
+            (Some(at), Some(helper)) => {
+                helper.finish::<DS>(&layout, &mut planes, at).map(|()| true)
+            }
+            _ => Ok(false),
+        }
+    })?;
+    Ok((planes, helped))
+}
 
+/// Where the first thread met the second: the scan's block number, the second thread's record
+/// of the same block, and the DC predictors before it.
+pub(super) struct SyncPoint {
+    pub block: usize,
+    pub record: usize,
+    pub predictors: [i16; 3],
+}
+
+/// Decodes blocks from the start of the scan: to the end, or until `helper` has decoded the
+/// same point of the stream in the same place of an MCU (everything after it is the helper's).
+fn decode_blocks<const DS: usize>(
+    header: &Header,
+    bytes: &[u8],
+    layout: &Layout<'_>,
+    planes: &mut [Plane],
+    mut helper: Option<&mut split::Helper<'_>>,
+) -> Result<Option<SyncPoint>, FastPathError> {
     let mut bits = BitReader::new(bytes, header.scan_start);
     let mut predictors = [0i16; 3];
     let mut coef = [0i16; 128];
     let interval = header.restart_interval;
     let mut left = interval;
     let mut next_rst = 0u8;
-    for my in 0..mcus_y {
-        for mx in 0..mcus_x {
+    let per_mcu = layout.blocks.len();
+    for my in 0..layout.mcus_y {
+        for mx in 0..layout.mcus_x {
             if interval > 0 {
                 if left == 0 {
                     bits = bits.restart(next_rst)?;
@@ -76,26 +191,60 @@ pub(super) fn decode<const DS: usize>(
                 }
                 left -= 1;
             }
-            for ((slot, plane), pred) in slots.iter().zip(&mut planes).zip(&mut predictors) {
-                for v in 0..slot.v {
-                    let row = (my * slot.v + v) * DS * plane.stride;
-                    for h in 0..slot.h {
-                        decode_block(&mut bits, slot.dc, slot.ac, pred, &mut coef, idct::kept(DS))?;
-                        let at = row + (mx * slot.h + h) * DS;
-                        match DS {
-                            1 => idct::idct1(&coef, &slot.quant, &mut plane.data, at),
-                            2 => idct::idct2(&coef, &slot.quant, &mut plane.data, at, plane.stride),
-                            _ => idct::idct4(&coef, &slot.quant, &mut plane.data, at, plane.stride),
+            for (b, &(component, h, v)) in layout.blocks.iter().enumerate() {
+                if let Some(seeker) = helper.as_deref_mut() {
+                    match seeker.seek(&bits, b) {
+                        Seek::Ahead => {}
+                        Seek::Lost => helper = None,
+                        Seek::Met(record) => {
+                            return Ok(Some(SyncPoint {
+                                block: (my * layout.mcus_x + mx) * per_mcu + b,
+                                record,
+                                predictors,
+                            }));
                         }
                     }
                 }
+                let slot = &layout.slots[component];
+                decode_block(
+                    &mut bits,
+                    slot.dc,
+                    slot.ac,
+                    &mut predictors[component],
+                    &mut coef,
+                    idct::kept(DS),
+                )?;
+                layout.put_at::<DS>(planes, component, mx, my, h, v, &coef);
             }
         }
     }
     if bits.overrun() {
         return Err(Corrupt("scan data ends early"));
     }
-    Ok(planes)
+    Ok(None)
+}
+
+/// Writes the helper's blocks from `at` on into the planes: DC differences accumulated from the
+/// first thread's predictors, the kept coefficients as decoded.
+pub(super) fn replay<const DS: usize>(
+    layout: &Layout<'_>,
+    planes: &mut [Plane],
+    first_block: usize,
+    predictors: &mut [i16; 3],
+    records: &[i16],
+) {
+    let keep = idct::kept(DS);
+    let per_mcu = layout.blocks.len();
+    let mut coef = [0i16; 128];
+    for (i, record) in records.chunks_exact(keep).enumerate() {
+        let index = first_block + i;
+        let component = layout.blocks[index % per_mcu].0;
+        let pred = &mut predictors[component];
+        *pred = pred.wrapping_add(record[0]);
+        coef[0] = *pred;
+        coef[1..keep].copy_from_slice(&record[1..]);
+        layout.put::<DS>(planes, index, &coef);
+    }
 }
 
 /// Decodes one block: the DC difference into the predictor, then every AC symbol. Coefficients
@@ -108,7 +257,7 @@ pub(super) fn decode<const DS: usize>(
 /// every few symbols, cost more than the refill itself. Symbols whose extra bits did not fit in
 /// the lookup refill before reading them.
 #[inline(always)]
-fn decode_block(
+pub(super) fn decode_block(
     bits: &mut BitReader,
     dc: &HuffTable,
     ac: &HuffTable,
