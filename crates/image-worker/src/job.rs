@@ -123,7 +123,13 @@ async fn handle_message(ctx: Ctx, delivery: Delivery, message: JobMessage) {
             return;
         }
     };
-    publish_now(&ctx, &outbox_ids).await;
+    // The "started" events are for watchers, not for the work: they go out beside the job (a
+    // commit and a broker confirm off the job's path), and are done before the outcome's events
+    // are published, so watchers still see them in order.
+    let started_events = tokio::spawn({
+        let ctx = ctx.clone();
+        async move { publish_now(&ctx, &outbox_ids).await }.in_current_span()
+    });
     let wait = (chrono::Utc::now() - message.enqueued_at)
         .num_milliseconds()
         .max(0) as f64
@@ -172,6 +178,7 @@ async fn handle_message(ctx: Ctx, delivery: Delivery, message: JobMessage) {
             } else {
                 let _ = delivery.acker.ack(BasicAckOptions::default()).await;
             }
+            let _ = started_events.await;
             publish_now(&ctx, &ids).await;
         }
         Err(err) => {
