@@ -10,11 +10,12 @@ use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicNackOptions, BasicRejectOptions};
 use serde_json::json;
 use shared_protocol::events::EventKind;
-use shared_protocol::job::{JOB_MESSAGE_VERSION, JobMessage};
+use shared_protocol::job::{JOB_MESSAGE_VERSION, JobMessage, original_key};
 use shared_protocol::topology::{MESSAGE_TYPE_JOB, Topology};
 use shared_protocol::{ErrorCode, JobStatus};
 use sqlx::PgConnection;
 use tintype_db::{ClaimOutcome, DbError, JobRow};
+use tokio_util::task::AbortOnDropHandle;
 use tracing::Instrument;
 
 use crate::context::Ctx;
@@ -82,6 +83,16 @@ pub async fn handle(ctx: Ctx, delivery: Delivery) {
 }
 
 async fn handle_message(ctx: Ctx, delivery: Delivery, message: JobMessage) {
+    // An uploaded original's key follows from the job id: download it while the claim commits
+    // (about as long). Used only if the claimed job names that key; otherwise dropped.
+    let original = original_key(message.job_id);
+    // Dropped unawaited (a message needing no work, another source), the download is cancelled.
+    let prefetch = AbortOnDropHandle::new(tokio::spawn({
+        let ctx = ctx.clone();
+        let key = original.clone();
+        async move { ctx.storage.get(&key, ctx.limits.max_source_bytes).await }
+            .instrument(tracing::info_span!("download original", key = %original))
+    }));
     let claimed = with_db_retry("claim", || claim(&ctx, &message))
         .instrument(tintype_telemetry::propagation::db_span("UPDATE", "jobs"))
         .await;
@@ -143,7 +154,15 @@ async fn handle_message(ctx: Ctx, delivery: Delivery, message: JobMessage) {
     let stop = StopFlag::default();
     let heartbeat = tokio::spawn(heartbeat(ctx.clone(), job.id, stop.clone()));
     let limit = Duration::from_secs(job.timeout_secs.max(1) as u64);
-    let result = match tokio::time::timeout(limit, process::run(&ctx, &job, &stop)).await {
+    // A failed download is not the job's failure yet: the attempt reads the source itself.
+    let prefetched = if job.source_key.as_deref() == Some(original.as_str()) {
+        prefetch.await.ok().and_then(Result::ok)
+    } else {
+        drop(prefetch);
+        None
+    };
+    let work = process::run(&ctx, &job, &stop, prefetched);
+    let result = match tokio::time::timeout(limit, work).await {
         Ok(result) => result,
         Err(_) => Err(JobError::abort(
             ErrorCode::Timeout,

@@ -103,15 +103,23 @@ async fn read_source(ctx: &Ctx, job: &JobRow) -> Result<Bytes, JobError> {
     fetch.instrument(span).await
 }
 
-/// Produces and uploads every output of `job`.
-pub async fn run(ctx: &Ctx, job: &JobRow, stop: &StopFlag) -> Result<Vec<OutputRecord>, JobError> {
+/// Produces and uploads every output of `job`; `source` is its image when already downloaded.
+pub async fn run(
+    ctx: &Ctx,
+    job: &JobRow,
+    stop: &StopFlag,
+    source: Option<Bytes>,
+) -> Result<Vec<OutputRecord>, JobError> {
     let recipe: Recipe = serde_json::from_value(job.recipe.clone()).map_err(|e| {
         JobError::abort(
             ErrorCode::InvalidRecipe,
             format!("stored recipe unreadable: {e}"),
         )
     })?;
-    let source = stop.guard(read_source(ctx, job)).await?;
+    let source = match source {
+        Some(bytes) => bytes,
+        None => stop.guard(read_source(ctx, job)).await?,
+    };
     ctx.metrics.bytes_in.inc_by(source.len() as u64);
     stop.check()?;
 

@@ -249,3 +249,39 @@ async fn a_dry_run_probes_a_named_source_without_creating_a_job() {
     assert_eq!(jobs, 0);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_upload_is_read_while_the_job_is_claimed_and_a_vanished_original_fails_it_cleanly() {
+    // No worker yet: both jobs wait in the queue while one original is taken away.
+    let mut app = spawn_app_with(Options {
+        worker: false,
+        ..Options::default()
+    })
+    .await;
+    let recipe =
+        r#"{"outputs":[{"name":"t","format":"png","operations":[{"op":"resize","width":64}]}]}"#;
+    let kept = accepted_id(
+        app.submit(images::jpeg(300, 200), "image/jpeg", recipe)
+            .await,
+    )
+    .await;
+    let gone = accepted_id(
+        app.submit(images::jpeg(300, 200), "image/jpeg", recipe)
+            .await,
+    )
+    .await;
+    let key = shared_protocol::job::original_key(gone.parse().unwrap());
+    app.env.storage.delete(&key).await.unwrap();
+
+    app.start_worker(|_| {}).await;
+    let job = app.wait_final(&kept).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["outputs"][0]["width"], 64);
+    // The download begun beside the claim failed; the attempt's own read reports why.
+    let job = app.wait_final(&gone).await;
+    assert_eq!(job["status"], "failed", "{job}");
+    assert_eq!(job["error"]["code"], "invalid_image", "{job}");
+    let message = job["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("missing from storage"), "{job}");
+    app.stop().await;
+}
