@@ -39,6 +39,7 @@
 mod av1;
 mod bmff;
 mod bytes;
+mod cores;
 mod decode;
 mod encode;
 mod error;

@@ -135,8 +135,8 @@ pub(super) fn decode<const DS: usize>(
     bytes: &[u8],
     threads: Threads,
 ) -> Result<(Vec<Plane>, bool), FastPathError> {
-    let decoding = split::Decoding::enter();
-    let share = threads.share(header, bytes, &decoding);
+    let busy = crate::cores::Busy::enter();
+    let share = threads.share(header, bytes, &busy);
     let layout = Layout::new::<DS>(header)?;
     let mut planes = layout.planes::<DS>();
     let helped = std::thread::scope(|scope| {

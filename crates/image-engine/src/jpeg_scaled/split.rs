@@ -16,8 +16,8 @@
 //! never agrees within its window, the first thread tells it to stop and decodes on alone; the
 //! result is the same either way, only slower.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock, mpsc};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
 use std::thread::{Scope, ScopedJoinHandle};
 
 use super::FastPathError::{self, Corrupt, Unsupported};
@@ -25,6 +25,7 @@ use super::bits::BitReader;
 use super::idct;
 use super::markers::Header;
 use super::scan::{Layout, Plane, SyncPoint, decode_block, replay};
+use crate::cores::Busy;
 
 /// Scans smaller than this are decoded on one thread: a second would hardly pay for itself.
 const MIN_SCAN_BYTES: usize = 256 * 1024;
@@ -32,35 +33,6 @@ const MIN_SCAN_BYTES: usize = 256 * 1024;
 const WINDOW: usize = 4096;
 /// Blocks of coefficients per hand-over once the window is out.
 const BATCH: usize = 4096;
-
-/// Scans being decoded in this process now.
-static DECODING: AtomicUsize = AtomicUsize::new(0);
-
-/// One decode in flight, counted while it lives.
-pub(super) struct Decoding(());
-
-impl Decoding {
-    /// Counts a decode in.
-    pub fn enter() -> Self {
-        DECODING.fetch_add(1, Ordering::Relaxed);
-        Self(())
-    }
-
-    /// Whether fewer scans are being decoded than there are cores: a second thread only
-    /// helps when it takes an idle core, not one another job is using.
-    pub fn core_free(&self) -> bool {
-        static CORES: OnceLock<usize> = OnceLock::new();
-        let cores =
-            *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from));
-        DECODING.load(Ordering::Relaxed) < cores
-    }
-}
-
-impl Drop for Decoding {
-    fn drop(&mut self) {
-        DECODING.fetch_sub(1, Ordering::Relaxed);
-    }
-}
 
 /// How many threads decode a scan.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,8 +46,8 @@ pub(crate) enum Threads {
 }
 
 impl Threads {
-    /// Whether to start a helper for this scan; `decoding` is this decode, counted in.
-    pub(super) fn share(self, header: &Header, bytes: &[u8], decoding: &Decoding) -> bool {
+    /// Whether to start a helper for this scan; `busy` is this decode, counted in.
+    pub(super) fn share(self, header: &Header, bytes: &[u8], busy: &Busy) -> bool {
         // Restart markers would make the positions jump (and their intervals could be split
         // exactly instead; cameras that write them are not the common case).
         let shareable = header.restart_interval == 0;
@@ -85,7 +57,7 @@ impl Threads {
             Self::Auto => {
                 shareable
                     && bytes.len().saturating_sub(header.scan_start) >= MIN_SCAN_BYTES
-                    && decoding.core_free()
+                    && busy.core_free()
             }
         }
     }
