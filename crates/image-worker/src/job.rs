@@ -154,13 +154,7 @@ async fn handle_message(ctx: Ctx, delivery: Delivery, message: JobMessage) {
     let stop = StopFlag::default();
     let heartbeat = tokio::spawn(heartbeat(ctx.clone(), job.id, stop.clone()));
     let limit = Duration::from_secs(job.timeout_secs.max(1) as u64);
-    // A failed download is not the job's failure yet: the attempt reads the source itself.
-    let prefetched = if job.source_key.as_deref() == Some(original.as_str()) {
-        prefetch.await.ok().and_then(Result::ok)
-    } else {
-        drop(prefetch);
-        None
-    };
+    let prefetched = (job.source_key.as_deref() == Some(original.as_str())).then_some(prefetch);
     let work = process::run(&ctx, &job, &stop, prefetched);
     let result = match tokio::time::timeout(limit, work).await {
         Ok(result) => result,

@@ -10,6 +10,7 @@ use image_engine::{Overlays, Prepared, Recipe};
 use shared_protocol::ErrorCode;
 use shared_protocol::job::{OutputRecord, output_key};
 use tintype_db::JobRow;
+use tokio_util::task::AbortOnDropHandle;
 use tracing::Instrument;
 
 use crate::context::Ctx;
@@ -103,12 +104,15 @@ async fn read_source(ctx: &Ctx, job: &JobRow) -> Result<Bytes, JobError> {
     fetch.instrument(span).await
 }
 
-/// Produces and uploads every output of `job`; `source` is its image when already downloaded.
+/// A download of the job's source begun before the attempt (beside the claim).
+pub type Prefetch = AbortOnDropHandle<Result<Bytes, tintype_storage::StorageError>>;
+
+/// Produces and uploads every output of `job`; `prefetched` is its source's download, if begun.
 pub async fn run(
     ctx: &Ctx,
     job: &JobRow,
     stop: &StopFlag,
-    source: Option<Bytes>,
+    prefetched: Option<Prefetch>,
 ) -> Result<Vec<OutputRecord>, JobError> {
     let recipe: Recipe = serde_json::from_value(job.recipe.clone()).map_err(|e| {
         JobError::abort(
@@ -116,7 +120,16 @@ pub async fn run(
             format!("stored recipe unreadable: {e}"),
         )
     })?;
-    let source = match source {
+    // Awaited here, under the attempt's time limit and stop flag. A failed download is not the
+    // job's failure yet: the attempt reads the source itself and reports what it finds.
+    let downloaded = match prefetched {
+        Some(download) => {
+            stop.guard(async { Ok(download.await.ok().and_then(Result::ok)) })
+                .await?
+        }
+        None => None,
+    };
+    let source = match downloaded {
         Some(bytes) => bytes,
         None => stop.guard(read_source(ctx, job)).await?,
     };

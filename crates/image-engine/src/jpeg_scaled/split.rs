@@ -105,7 +105,7 @@ impl<'scope> Helper<'scope> {
         bytes: &'scope [u8],
         scan_start: usize,
     ) -> Option<Self> {
-        let mut start = scan_start + (bytes.len() - scan_start) / 2;
+        let mut start = scan_start + bytes.len().saturating_sub(scan_start) / 2;
         // Not between a 0xFF and its stuffing byte.
         if bytes.get(start.checked_sub(1)?) == Some(&0xFF) {
             start += 1;
